@@ -1,0 +1,136 @@
+package kernels
+
+import (
+	"fmt"
+	"math"
+)
+
+// Conv2DParams describes a 2-D convolution over NCHW input with OIHW weights,
+// torch.nn.Conv2d's layouts (groups = 1, dilation = 1, zero padding).
+type Conv2DParams struct {
+	Batch, InC, InH, InW int
+	OutC, KH, KW         int
+	StrideH, StrideW     int // 0 means 1
+	PadH, PadW           int
+}
+
+func (p Conv2DParams) strides() (int, int) { return max(p.StrideH, 1), max(p.StrideW, 1) }
+
+// OutH returns the output height.
+func (p Conv2DParams) OutH() int {
+	sh, _ := p.strides()
+	return (p.InH+2*p.PadH-p.KH)/sh + 1
+}
+
+// OutW returns the output width.
+func (p Conv2DParams) OutW() int {
+	_, sw := p.strides()
+	return (p.InW+2*p.PadW-p.KW)/sw + 1
+}
+
+// Conv2D computes dst (Batch×OutC×OutH×OutW) = conv(src, w) + bias, where src
+// is Batch×InC×InH×InW, w is OutC×InC×KH×KW and bias has OutC values or is nil.
+// It lowers to im2col + Sgemm; a 1×1 stride-1 unpadded convolution skips the
+// im2col copy.
+func Conv2D(dst, src []float32, p Conv2DParams, w, bias []float32) {
+	oh, ow := p.OutH(), p.OutW()
+	if p.Batch < 0 || p.InC <= 0 || p.OutC <= 0 || p.KH <= 0 || p.KW <= 0 || oh <= 0 || ow <= 0 ||
+		len(src) < p.Batch*p.InC*p.InH*p.InW || len(dst) < p.Batch*p.OutC*oh*ow ||
+		len(w) != p.OutC*p.InC*p.KH*p.KW || (bias != nil && len(bias) != p.OutC) {
+		panic(fmt.Sprintf("kernels: Conv2D %+v with src %d, dst %d, w %d, bias %d", p, len(src), len(dst), len(w), len(bias)))
+	}
+	sh, sw := p.strides()
+	kdim := p.InC * p.KH * p.KW
+	npix := oh * ow
+	direct := p.KH == 1 && p.KW == 1 && sh == 1 && sw == 1 && p.PadH == 0 && p.PadW == 0
+	var cols []float32
+	if !direct {
+		cols = make([]float32, kdim*npix)
+	}
+	for n := 0; n < p.Batch; n++ {
+		in := src[n*p.InC*p.InH*p.InW : (n+1)*p.InC*p.InH*p.InW]
+		out := dst[n*p.OutC*npix : (n+1)*p.OutC*npix]
+		b := in
+		if !direct {
+			im2col(cols, in, p, oh, ow, sh, sw)
+			b = cols
+		}
+		// out (OutC×npix) = w (OutC×kdim) · cols (kdim×npix)
+		Sgemm(false, false, p.OutC, npix, kdim, 1, w, kdim, b, npix, 0, out, npix)
+		if bias != nil {
+			for o, bv := range bias {
+				row := out[o*npix : (o+1)*npix]
+				for j := range row {
+					row[j] += bv
+				}
+			}
+		}
+	}
+}
+
+// im2col writes the (InC·KH·KW)×(oh·ow) patch matrix of one image into cols.
+func im2col(cols, in []float32, p Conv2DParams, oh, ow, sh, sw int) {
+	npix := oh * ow
+	ParallelFor(p.InC, 1, func(lo, hi int) {
+		for c := lo; c < hi; c++ {
+			plane := in[c*p.InH*p.InW : (c+1)*p.InH*p.InW]
+			for ky := 0; ky < p.KH; ky++ {
+				for kx := 0; kx < p.KW; kx++ {
+					row := cols[((c*p.KH+ky)*p.KW+kx)*npix:][:npix]
+					for y := 0; y < oh; y++ {
+						iy := y*sh - p.PadH + ky
+						dstRow := row[y*ow : (y+1)*ow]
+						if iy < 0 || iy >= p.InH {
+							clear(dstRow)
+							continue
+						}
+						srcRow := plane[iy*p.InW : (iy+1)*p.InW]
+						for x := range dstRow {
+							ix := x*sw - p.PadW + kx
+							if ix < 0 || ix >= p.InW {
+								dstRow[x] = 0
+							} else {
+								dstRow[x] = srcRow[ix]
+							}
+						}
+					}
+				}
+			}
+		}
+	})
+}
+
+// MaxPool2D computes a k×k max pool with the given stride (no padding,
+// floor mode) over NCHW src of planes = Batch·C planes of h×w; dst receives
+// planes × ((h-k)/stride+1) × ((w-k)/stride+1) values. NaN propagates.
+func MaxPool2D(dst, src []float32, planes, h, w, k, stride int) {
+	oh, ow := (h-k)/stride+1, (w-k)/stride+1
+	if k <= 0 || stride <= 0 || oh <= 0 || ow <= 0 || len(src) < planes*h*w || len(dst) < planes*oh*ow {
+		panic(fmt.Sprintf("kernels: MaxPool2D %d planes %dx%d k=%d s=%d", planes, h, w, k, stride))
+	}
+	for pl := 0; pl < planes; pl++ {
+		in := src[pl*h*w:]
+		out := dst[pl*oh*ow:]
+		for y := 0; y < oh; y++ {
+			for x := 0; x < ow; x++ {
+				m := float32(math.Inf(-1))
+				nan := false
+				for ky := 0; ky < k; ky++ {
+					for kx := 0; kx < k; kx++ {
+						v := in[(y*stride+ky)*w+x*stride+kx]
+						if v != v {
+							nan = true
+						}
+						if v > m {
+							m = v
+						}
+					}
+				}
+				if nan {
+					m = float32(math.NaN())
+				}
+				out[y*ow+x] = m
+			}
+		}
+	}
+}
