@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"unsafe"
 
 	"github.com/flavabeam/flavabeam/model/tensor"
 )
@@ -14,7 +15,7 @@ import (
 var (
 	ErrMalformed   = errors.New("checkpoint: malformed file")
 	ErrUnsupported = errors.New("checkpoint: unsupported content")
-	ErrNotFound    = errors.New("checkpoint: tensor not found")
+	ErrNotFound    = errors.New("checkpoint: not found")
 	ErrDType       = errors.New("checkpoint: wrong dtype")
 )
 
@@ -119,6 +120,18 @@ func (sd *StateDict) add(name string, dt DType, shape []int, raw []byte) error {
 	}
 	sd.entries[name] = &entry{Info: Info{Name: name, DType: dt, Shape: shape}, raw: raw}
 	return nil
+}
+
+// Shared reports whether tensors a and b occupy overlapping bytes, as tied
+// weights that a PyTorch checkpoint stores once do.
+func (sd *StateDict) Shared(a, b string) bool {
+	ea, oka := sd.entries[a]
+	eb, okb := sd.entries[b]
+	if !oka || !okb || len(ea.raw) == 0 || len(eb.raw) == 0 {
+		return false
+	}
+	pa, pb := uintptr(unsafe.Pointer(&ea.raw[0])), uintptr(unsafe.Pointer(&eb.raw[0]))
+	return pa < pb+uintptr(len(eb.raw)) && pb < pa+uintptr(len(ea.raw))
 }
 
 func (sd *StateDict) get(name string) (*entry, error) {
