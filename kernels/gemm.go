@@ -8,17 +8,16 @@ import "fmt"
 // activation matrix can be used without copying). When beta is 0, C is not
 // read (NaNs in it do not propagate), as in BLAS.
 //
-// The work is split by rows of C over the kernel pool.
+// It packs A and B into cache-sized panels and runs a register-blocked
+// micro-kernel (AVX2+FMA assembly on amd64 when the CPU has it, plain Go
+// otherwise), splitting large products over the kernel pool by column or row
+// panels of C. In steady state it does not allocate.
 func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	checkGemm(transA, transB, m, n, k, a, lda, b, ldb, c, ldc)
 	if m == 0 || n == 0 {
 		return
 	}
-	// Rough cost per row decides the grain so tiny products stay on one core.
-	grain := max(1, 32768/max(1, n*k))
-	ParallelFor(m, grain, func(lo, hi int) {
-		sgemmRef(transA, transB, lo, hi, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
-	})
+	sgemmFast(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
 func checkGemm(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {

@@ -9,40 +9,88 @@ import (
 // threads is the number of cores a single kernel call may use.
 var threads atomic.Int64
 
-// tokens bounds the helper goroutines running at once across all callers: a
-// call that finds no free token does its share inline, so N concurrent callers
-// never run more than Threads() goroutines of kernel work between them.
+// The pool is Threads()-1 long-lived worker goroutines that receive work over
+// an unbuffered channel. A caller hands a chunk to a worker only if one is idle
+// at that moment (a non-blocking send); otherwise it runs the chunk inline. So
+// N concurrent callers never run more than N+Threads()-1 goroutines of kernel
+// work between them — the workers are the shared tokens — and nested calls
+// (a kernel running inside a pool chunk) cannot deadlock.
+//
+// Dispatch allocates nothing: work items are values, the job is an interface
+// holding a pointer, and the WaitGroups are pooled. That is what lets the
+// fast kernels report 0 allocs/op in steady state.
+type workerPool struct {
+	work chan workItem
+	quit chan struct{}
+}
+
+type workItem struct {
+	job    rangeJob
+	lo, hi int
+	wg     *sync.WaitGroup
+}
+
+// rangeJob is a unit of parallel work over an index range. Kernels implement it
+// on pooled structs so that dispatch does not allocate a closure.
+type rangeJob interface{ run(lo, hi int) }
+
+// funcJob adapts a plain function (ParallelFor's argument) to rangeJob.
+type funcJob func(lo, hi int)
+
+func (f funcJob) run(lo, hi int) { f(lo, hi) }
+
 var (
-	tokensMu sync.Mutex
-	tokens   chan struct{}
+	poolMu  sync.Mutex
+	current atomic.Pointer[workerPool]
+	wgPool  = sync.Pool{New: func() any { return new(sync.WaitGroup) }}
 )
 
 func init() { SetThreads(runtime.GOMAXPROCS(0)) }
 
 // SetThreads sets how many cores kernels may use (n < 1 means GOMAXPROCS) and
-// returns the previous value. It is safe to call at any time; calls already
-// running keep the tokens they hold.
+// returns the previous value. It is safe to call at any time; chunks already
+// handed to workers finish on the old workers.
 func SetThreads(n int) int {
 	if n < 1 {
 		n = runtime.GOMAXPROCS(0)
 	}
-	tokensMu.Lock()
-	defer tokensMu.Unlock()
+	poolMu.Lock()
+	defer poolMu.Unlock()
 	prev := int(threads.Swap(int64(n)))
-	tokens = make(chan struct{}, n-1) // the caller's own goroutine is the n-th
-	for i := 0; i < n-1; i++ {
-		tokens <- struct{}{}
+	p := &workerPool{work: make(chan workItem), quit: make(chan struct{})}
+	for i := 0; i < n-1; i++ { // the caller's own goroutine is the n-th
+		go p.worker()
+	}
+	if old := current.Swap(p); old != nil {
+		close(old.quit)
 	}
 	return prev
+}
+
+func (p *workerPool) worker() {
+	for {
+		select {
+		case it := <-p.work:
+			it.job.run(it.lo, it.hi)
+			it.wg.Done()
+		case <-p.quit:
+			return
+		}
+	}
 }
 
 // Threads returns the number of cores kernels may use.
 func Threads() int { return int(threads.Load()) }
 
 // ParallelFor splits [0, n) into at most Threads() contiguous chunks of at least
-// grain items and calls fn(lo, hi) for each, concurrently where worker tokens are
-// free. It returns when every chunk is done.
+// grain items and calls fn(lo, hi) for each, concurrently where workers are
+// idle. It returns when every chunk is done.
 func ParallelFor(n, grain int, fn func(lo, hi int)) {
+	parallelRun(n, grain, funcJob(fn))
+}
+
+// parallelRun is ParallelFor for a rangeJob; it does not allocate.
+func parallelRun(n, grain int, job rangeJob) {
 	if n <= 0 {
 		return
 	}
@@ -51,28 +99,28 @@ func ParallelFor(n, grain int, fn func(lo, hi int)) {
 	}
 	parts := min(Threads(), (n+grain-1)/grain)
 	if parts <= 1 {
-		fn(0, n)
+		job.run(0, n)
 		return
 	}
-	tokensMu.Lock()
-	tk := tokens
-	tokensMu.Unlock()
-	var wg sync.WaitGroup
+	p := current.Load()
+	var wg *sync.WaitGroup
 	chunk := (n + parts - 1) / parts
-	lo := chunk // chunk 0 runs on the caller
-	for ; lo < n; lo += chunk {
+	for lo := chunk; lo < n; lo += chunk { // chunk 0 runs on the caller
 		hi := min(lo+chunk, n)
+		if wg == nil {
+			wg = wgPool.Get().(*sync.WaitGroup)
+		}
+		wg.Add(1)
 		select {
-		case <-tk:
-			wg.Add(1)
-			go func(lo, hi int) {
-				defer func() { tk <- struct{}{}; wg.Done() }()
-				fn(lo, hi)
-			}(lo, hi)
+		case p.work <- workItem{job: job, lo: lo, hi: hi, wg: wg}:
 		default:
-			fn(lo, hi)
+			wg.Done()
+			job.run(lo, hi)
 		}
 	}
-	fn(0, min(chunk, n))
-	wg.Wait()
+	job.run(0, min(chunk, n))
+	if wg != nil {
+		wg.Wait()
+		wgPool.Put(wg)
+	}
 }

@@ -1,0 +1,122 @@
+//go:build amd64 && !purego
+
+#include "textflag.h"
+
+// One k step of the 6×16 micro-kernel: two 8-float loads of packed B, six
+// broadcasts of packed A, twelve FMAs into Y4..Y15 (row r in Y(4+2r), Y(5+2r)).
+#define STEP(ao, bo) \
+	VMOVUPS bo(DI), Y0; \
+	VMOVUPS bo+32(DI), Y1; \
+	VBROADCASTSS ao(SI), Y2; \
+	VBROADCASTSS ao+4(SI), Y3; \
+	VFMADD231PS Y0, Y2, Y4; \
+	VFMADD231PS Y1, Y2, Y5; \
+	VFMADD231PS Y0, Y3, Y6; \
+	VFMADD231PS Y1, Y3, Y7; \
+	VBROADCASTSS ao+8(SI), Y2; \
+	VBROADCASTSS ao+12(SI), Y3; \
+	VFMADD231PS Y0, Y2, Y8; \
+	VFMADD231PS Y1, Y2, Y9; \
+	VFMADD231PS Y0, Y3, Y10; \
+	VFMADD231PS Y1, Y3, Y11; \
+	VBROADCASTSS ao+16(SI), Y2; \
+	VBROADCASTSS ao+20(SI), Y3; \
+	VFMADD231PS Y0, Y2, Y12; \
+	VFMADD231PS Y1, Y2, Y13; \
+	VFMADD231PS Y0, Y3, Y14; \
+	VFMADD231PS Y1, Y3, Y15
+
+#define STOREROW(lo, hi) \
+	VMOVUPS lo, (DX); \
+	VMOVUPS hi, 32(DX); \
+	ADDQ R8, DX
+
+#define FMAROW(lo, hi) \
+	VFMADD231PS (DX), Y1, lo; \
+	VFMADD231PS 32(DX), Y1, hi; \
+	STOREROW(lo, hi)
+
+// func kern6x16AVX2(kc int, a, b, c *float32, ldc int, alpha, beta float32, loadC bool)
+TEXT ·kern6x16AVX2(SB), NOSPLIT, $0-49
+	MOVQ kc+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DI
+	MOVQ c+24(FP), DX
+	MOVQ ldc+32(FP), R8
+	SHLQ $2, R8
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+	VXORPS Y12, Y12, Y12
+	VXORPS Y13, Y13, Y13
+	VXORPS Y14, Y14, Y14
+	VXORPS Y15, Y15, Y15
+	MOVQ CX, R9
+	SHRQ $2, R9
+	ANDQ $3, CX
+	TESTQ R9, R9
+	JZ tail
+
+loop4:
+	STEP(0, 0)
+	STEP(24, 64)
+	STEP(48, 128)
+	STEP(72, 192)
+	ADDQ $96, SI
+	ADDQ $256, DI
+	DECQ R9
+	JNZ loop4
+
+tail:
+	TESTQ CX, CX
+	JZ store
+
+loop1:
+	STEP(0, 0)
+	ADDQ $24, SI
+	ADDQ $64, DI
+	DECQ CX
+	JNZ loop1
+
+store:
+	VBROADCASTSS alpha+40(FP), Y0
+	VMULPS Y0, Y4, Y4
+	VMULPS Y0, Y5, Y5
+	VMULPS Y0, Y6, Y6
+	VMULPS Y0, Y7, Y7
+	VMULPS Y0, Y8, Y8
+	VMULPS Y0, Y9, Y9
+	VMULPS Y0, Y10, Y10
+	VMULPS Y0, Y11, Y11
+	VMULPS Y0, Y12, Y12
+	VMULPS Y0, Y13, Y13
+	VMULPS Y0, Y14, Y14
+	VMULPS Y0, Y15, Y15
+	MOVBLZX loadC+48(FP), AX
+	TESTL AX, AX
+	JZ noload
+
+	VBROADCASTSS beta+44(FP), Y1
+	FMAROW(Y4, Y5)
+	FMAROW(Y6, Y7)
+	FMAROW(Y8, Y9)
+	FMAROW(Y10, Y11)
+	FMAROW(Y12, Y13)
+	FMAROW(Y14, Y15)
+	VZEROUPPER
+	RET
+
+noload:
+	STOREROW(Y4, Y5)
+	STOREROW(Y6, Y7)
+	STOREROW(Y8, Y9)
+	STOREROW(Y10, Y11)
+	STOREROW(Y12, Y13)
+	STOREROW(Y14, Y15)
+	VZEROUPPER
+	RET

@@ -1,0 +1,297 @@
+package kernels
+
+import "sync"
+
+// Blocking of the packed SGEMM (the BLIS/GotoBLAS loop nest). The micro-kernel
+// computes a gemmMR×gemmNR tile of C from a gemmMR-row panel of packed A and a
+// gemmNR-column panel of packed B. gemmKC×gemmNR floats of B (16 KiB) stay in
+// L1 while the kernel walks the gemmMC rows of the packed A block (L2); the
+// packed B block (gemmKC×gemmNC) lives in L2/L3.
+const (
+	gemmMR = 6
+	gemmNR = 16
+	gemmKC = 256
+	gemmMC = 144 // multiple of gemmMR
+	gemmNC = 3072
+)
+
+// gemmBuf is one worker's packing scratch.
+type gemmBuf struct {
+	a   []float32 // gemmMC×gemmKC
+	b   []float32 // gemmKC×gemmNC
+	tmp [gemmMR * gemmNR]float32
+}
+
+var gemmBufPool = sync.Pool{New: func() any {
+	return &gemmBuf{a: make([]float32, gemmMC*gemmKC), b: make([]float32, gemmKC*gemmNC)}
+}}
+
+// microKernel computes T = alpha·Σ_p A[p][0:6]ᵀ·B[p][0:16] over kc packed steps
+// and stores it to the 6×16 tile at c (row stride ldc): c = T when loadC is
+// false (c is not read), c = T + beta·c otherwise.
+type microKernelFunc func(kc int, a, b, c []float32, ldc int, alpha, beta float32, loadC bool)
+
+// gemmKernel is the micro-kernel in use: assembly when the CPU allows it,
+// else kernelGo. Set once in init.
+var gemmKernel microKernelFunc = kernelGo
+
+// kernelGo is the portable micro-kernel.
+func kernelGo(kc int, a, b, c []float32, ldc int, alpha, beta float32, loadC bool) {
+	var acc [gemmMR][gemmNR]float32
+	a = a[:kc*gemmMR]
+	b = b[:kc*gemmNR]
+	for p := 0; p < kc; p++ {
+		bp := (*[gemmNR]float32)(b[p*gemmNR:])
+		ap := (*[gemmMR]float32)(a[p*gemmMR:])
+		for r := 0; r < gemmMR; r++ {
+			av := ap[r]
+			acc_r := &acc[r]
+			for j := 0; j < gemmNR; j++ {
+				acc_r[j] += av * bp[j]
+			}
+		}
+	}
+	for r := 0; r < gemmMR; r++ {
+		cr := (*[gemmNR]float32)(c[r*ldc:])
+		if loadC {
+			for j := range cr {
+				cr[j] = alpha*acc[r][j] + beta*cr[j]
+			}
+		} else {
+			for j := range cr {
+				cr[j] = alpha * acc[r][j]
+			}
+		}
+	}
+}
+
+// scaleC sets C = beta·C (beta 0 clears without reading).
+func scaleC(m, n int, beta float32, c []float32, ldc int) {
+	if beta == 1 {
+		return
+	}
+	for i := 0; i < m; i++ {
+		row := c[i*ldc : i*ldc+n]
+		if beta == 0 {
+			clear(row)
+		} else {
+			for j := range row {
+				row[j] *= beta
+			}
+		}
+	}
+}
+
+// sgemmSerial is the packed, cache-blocked SGEMM on the calling goroutine.
+func sgemmSerial(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, buf *gemmBuf) {
+	if m == 0 || n == 0 {
+		return
+	}
+	if k == 0 || alpha == 0 {
+		scaleC(m, n, beta, c, ldc)
+		return
+	}
+	kern := gemmKernel
+	for jc := 0; jc < n; jc += gemmNC {
+		nb := min(gemmNC, n-jc)
+		for pc := 0; pc < k; pc += gemmKC {
+			kb := min(gemmKC, k-pc)
+			packB(buf.b, transB, b, ldb, pc, kb, jc, nb)
+			bet := beta
+			if pc > 0 {
+				bet = 1
+			}
+			load := bet != 0
+			for ic := 0; ic < m; ic += gemmMC {
+				mb := min(gemmMC, m-ic)
+				packA(buf.a, transA, a, lda, ic, mb, pc, kb)
+				for jr := 0; jr < nb; jr += gemmNR {
+					nrb := min(gemmNR, nb-jr)
+					bp := buf.b[jr*kb:]
+					for ir := 0; ir < mb; ir += gemmMR {
+						mrb := min(gemmMR, mb-ir)
+						ap := buf.a[ir*kb:]
+						coff := (ic+ir)*ldc + jc + jr
+						if mrb == gemmMR && nrb == gemmNR {
+							kern(kb, ap, bp, c[coff:], ldc, alpha, bet, load)
+							continue
+						}
+						t := buf.tmp[:]
+						kern(kb, ap, bp, t, gemmNR, alpha, 0, false)
+						for r := 0; r < mrb; r++ {
+							cr := c[coff+r*ldc : coff+r*ldc+nrb]
+							tr := t[r*gemmNR : r*gemmNR+nrb]
+							if load {
+								for j := range cr {
+									cr[j] = tr[j] + bet*cr[j]
+								}
+							} else {
+								copy(cr, tr)
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// packA copies rows [ic, ic+mb) × columns [pc, pc+kb) of op(A) into dst as
+// gemmMR-row panels, each stored k-major (gemmMR values per k step), the last
+// panel zero-padded.
+func packA(dst []float32, transA bool, a []float32, lda, ic, mb, pc, kb int) {
+	for ir := 0; ir < mb; ir += gemmMR {
+		mrb := min(gemmMR, mb-ir)
+		d := dst[ir*kb : ir*kb+kb*gemmMR]
+		if transA {
+			// op(A)[i][p] = a[p*lda+i]: gemmMR contiguous values per k step.
+			for p := 0; p < kb; p++ {
+				src := a[(pc+p)*lda+ic+ir:]
+				dp := d[p*gemmMR : p*gemmMR+gemmMR]
+				if mrb == gemmMR {
+					copy(dp, src[:gemmMR])
+				} else {
+					copy(dp, src[:mrb])
+					clear(dp[mrb:])
+				}
+			}
+			continue
+		}
+		if mrb == gemmMR {
+			r0 := a[(ic+ir)*lda+pc:][:kb]
+			r1 := a[(ic+ir+1)*lda+pc:][:kb]
+			r2 := a[(ic+ir+2)*lda+pc:][:kb]
+			r3 := a[(ic+ir+3)*lda+pc:][:kb]
+			r4 := a[(ic+ir+4)*lda+pc:][:kb]
+			r5 := a[(ic+ir+5)*lda+pc:][:kb]
+			for p := range r0 {
+				dp := (*[gemmMR]float32)(d[p*gemmMR:])
+				dp[0], dp[1], dp[2], dp[3], dp[4], dp[5] = r0[p], r1[p], r2[p], r3[p], r4[p], r5[p]
+			}
+			continue
+		}
+		for r := 0; r < gemmMR; r++ {
+			if r >= mrb {
+				for p := 0; p < kb; p++ {
+					d[p*gemmMR+r] = 0
+				}
+				continue
+			}
+			row := a[(ic+ir+r)*lda+pc:][:kb]
+			for p, v := range row {
+				d[p*gemmMR+r] = v
+			}
+		}
+	}
+}
+
+// packB copies rows [pc, pc+kb) × columns [jc, jc+nb) of op(B) into dst as
+// gemmNR-column panels, each stored k-major (gemmNR values per k step), the
+// last panel zero-padded.
+func packB(dst []float32, transB bool, b []float32, ldb, pc, kb, jc, nb int) {
+	for jr := 0; jr < nb; jr += gemmNR {
+		nrb := min(gemmNR, nb-jr)
+		d := dst[jr*kb : jr*kb+kb*gemmNR]
+		if !transB {
+			for p := 0; p < kb; p++ {
+				src := b[(pc+p)*ldb+jc+jr:]
+				dp := d[p*gemmNR : p*gemmNR+gemmNR]
+				copy(dp, src[:nrb])
+				if nrb < gemmNR {
+					clear(dp[nrb:])
+				}
+			}
+			continue
+		}
+		// op(B)[p][j] = b[j*ldb+p]: PyTorch Linear weights, one row per output.
+		// Four source rows at a time keep four read streams going.
+		j := 0
+		for ; j+4 <= nrb; j += 4 {
+			r0 := b[(jc+jr+j)*ldb+pc:][:kb]
+			r1 := b[(jc+jr+j+1)*ldb+pc:][:kb]
+			r2 := b[(jc+jr+j+2)*ldb+pc:][:kb]
+			r3 := b[(jc+jr+j+3)*ldb+pc:][:kb]
+			for p := range r0 {
+				dp := (*[4]float32)(d[p*gemmNR+j:])
+				dp[0], dp[1], dp[2], dp[3] = r0[p], r1[p], r2[p], r3[p]
+			}
+		}
+		for ; j < nrb; j++ {
+			row := b[(jc+jr+j)*ldb+pc:][:kb]
+			for p, v := range row {
+				d[p*gemmNR+j] = v
+			}
+		}
+		if nrb < gemmNR {
+			for p := 0; p < kb; p++ {
+				clear(d[p*gemmNR+nrb : p*gemmNR+gemmNR])
+			}
+		}
+	}
+}
+
+// gemmJob is one Sgemm call split over the pool by column panels (splitN) or
+// row panels of C; each chunk runs sgemmSerial with its own packing buffers.
+type gemmJob struct {
+	transA, transB bool
+	m, n, k        int
+	alpha, beta    float32
+	a, b, c        []float32
+	lda, ldb, ldc  int
+	splitN         bool
+}
+
+var gemmJobPool = sync.Pool{New: func() any { return new(gemmJob) }}
+
+func (j *gemmJob) run(lo, hi int) {
+	buf := gemmBufPool.Get().(*gemmBuf)
+	if j.splitN {
+		j0, j1 := lo*gemmNR, min(hi*gemmNR, j.n)
+		b := j.b[j0:]
+		if j.transB {
+			b = j.b[j0*j.ldb:]
+		}
+		sgemmSerial(j.transA, j.transB, j.m, j1-j0, j.k, j.alpha, j.a, j.lda, b, j.ldb, j.beta, j.c[j0:], j.ldc, buf)
+	} else {
+		i0, i1 := lo*gemmMR, min(hi*gemmMR, j.m)
+		a := j.a[i0*j.lda:]
+		if j.transA {
+			a = j.a[i0:]
+		}
+		sgemmSerial(j.transA, j.transB, i1-i0, j.n, j.k, j.alpha, a, j.lda, j.b, j.ldb, j.beta, j.c[i0*j.ldc:], j.ldc, buf)
+	}
+	gemmBufPool.Put(buf)
+}
+
+// gemmMinFlopsPerThread keeps small products on one core: handing a chunk to
+// a worker costs a few microseconds.
+const gemmMinFlopsPerThread = 1 << 20
+
+// sgemmFast runs the packed SGEMM, split over the kernel pool when it is big
+// enough. Arguments are already checked.
+func sgemmFast(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	if m == 0 || n == 0 {
+		return
+	}
+	flops := 2 * m * n * k
+	if Threads() == 1 || flops < 2*gemmMinFlopsPerThread || k == 0 || alpha == 0 {
+		buf := gemmBufPool.Get().(*gemmBuf)
+		sgemmSerial(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, buf)
+		gemmBufPool.Put(buf)
+		return
+	}
+	j := gemmJobPool.Get().(*gemmJob)
+	*j = gemmJob{transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, beta: beta,
+		a: a, b: b, c: c, lda: lda, ldb: ldb, ldc: ldc}
+	tilesN, tilesM := (n+gemmNR-1)/gemmNR, (m+gemmMR-1)/gemmMR
+	j.splitN = tilesN >= Threads() && n >= m || tilesM < Threads()
+	if j.splitN {
+		per := max(1, gemmMinFlopsPerThread/(2*m*k*gemmNR))
+		parallelRun(tilesN, per, j)
+	} else {
+		per := max(1, gemmMinFlopsPerThread/(2*n*k*gemmMR))
+		parallelRun(tilesM, per, j)
+	}
+	*j = gemmJob{}
+	gemmJobPool.Put(j)
+}
