@@ -157,6 +157,11 @@ func parsePyTorch(r io.ReaderAt, size int64, mapped []byte) (*StateDict, error) 
 	if err != nil {
 		return nil, err
 	}
+	return tr.unpickle(pickle)
+}
+
+// unpickle runs data.pkl with the torch allow-list and collects the tensors.
+func (tr *torchReader) unpickle(pickle []byte) (*StateDict, error) {
 	u := &unpickler{
 		data: pickle,
 		allowed: func(g pyGlobal) bool {
