@@ -1,0 +1,41 @@
+// Package flava is a float32, inference-only Go port of Hugging Face
+// transformers' FLAVA encoders (modeling_flava.py, configuration_flava.py):
+// FlavaImageModel, FlavaTextModel, FlavaMultimodalModel and FlavaModel, with
+// their configurations, loaded from the same checkpoint files
+// (model.safetensors or pytorch_model.bin of facebook/flava-full and of
+// FlavaModel / sub-model checkpoints) and giving the same numbers within
+// float32 rounding.
+//
+// The code mirrors the reference one type per HF module: ImageEmbeddings
+// (FlavaImageEmbeddings), PatchEmbeddings, TextEmbeddings, SelfAttention,
+// Attention, Intermediate, Output, Layer, Encoder, Pooler, ImageModel,
+// TextModel, MultimodalModel and Model. Struct fields carry `st` tags with the
+// state-dict names, bound once by checkpoint.Bind, and each Forward reads top to
+// bottom like its Python twin, so the two files can be compared side by side.
+//
+// Usage (see Example in example_test.go):
+//
+//	m, err := flava.LoadModel("path/to/flava-full") // directory with config.json + weights
+//	if err != nil { ... }
+//	img, err := m.ImageModel.Forward(flava.ImageInput{PixelValues: pixels}) // (B,3,224,224)
+//	txt, err := m.TextModel.Forward(flava.TextInput{InputIDs: ids, AttentionMask: mask})
+//	imgVec, err := m.GetImageFeatures(flava.ImageInput{PixelValues: pixels}) // (B,1+N,projection_dim)
+//	// img.PooledOutput, txt.LastHiddenState, imgVec ... are *tensor.Tensor
+//
+// Weights bound from a memory-mapped file are read-only; no Forward writes to
+// weights or to the caller's input tensors, and a loaded model may be used by
+// many goroutines at once (all scratch memory is per call).
+//
+// Imports: the standard library, kernels, model/tensor and model/checkpoint.
+// It must not import Beam, Kafka, Parquet or anything above model/ in the
+// dependency order. All arithmetic goes through package kernels, so the speed
+// work there speeds this package up without changes here.
+//
+// Deliberately not done: training (no dropout, no gradients), output
+// attentions, relative position embeddings (HF's FlavaTextEmbeddings ignores
+// position_embedding_type too), the image encoder's raw attention_mask
+// argument (FlavaModel's image_attention_mask; no FLAVA processor produces
+// one), and half-precision compute (F16/BF16 checkpoints are widened to
+// float32 when loaded). The pretraining heads and the image codebook live in
+// other files of this package, written separately.
+package flava

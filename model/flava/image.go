@@ -1,0 +1,265 @@
+package flava
+
+import (
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/flavabeam/flavabeam/kernels"
+	"github.com/flavabeam/flavabeam/model/tensor"
+)
+
+// ErrInput is wrapped by the errors Forward methods return for bad caller
+// inputs: wrong shapes, ids out of range, mismatched batch sizes.
+var ErrInput = errors.New("flava: bad input")
+
+func inputErr(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrInput, fmt.Sprintf(format, args...))
+}
+
+// PatchEmbeddings is HF's PatchEmbeddings: a Conv2d with kernel = stride =
+// patch size, flattened to one token per patch.
+type PatchEmbeddings struct {
+	Projection Conv `st:"projection"`
+
+	ImageSize, PatchSize int
+}
+
+// Conv is torch.nn.Conv2d's parameters (OIHW weight, bias).
+type Conv struct {
+	Weight *tensor.Tensor `st:"weight"`
+	Bias   *tensor.Tensor `st:"bias"`
+}
+
+// Forward maps B×C×H×W pixels to B×(gh·gw)×hidden patch tokens.
+func (p *PatchEmbeddings) Forward(pix *tensor.Tensor) (tokens []float32, gh, gw int) {
+	b, c, h, w := pix.Shape[0], pix.Shape[1], pix.Shape[2], pix.Shape[3]
+	hidden := p.Projection.Weight.Shape[0]
+	prm := kernels.Conv2DParams{Batch: b, InC: c, InH: h, InW: w, OutC: hidden,
+		KH: p.PatchSize, KW: p.PatchSize, StrideH: p.PatchSize, StrideW: p.PatchSize}
+	gh, gw = prm.OutH(), prm.OutW()
+	n := gh * gw
+	conv := make([]float32, b*hidden*n)
+	kernels.Conv2D(conv, pix.Data, prm, p.Projection.Weight.Data, p.Projection.Bias.Data)
+	// .flatten(2).transpose(1, 2): B×hidden×N -> B×N×hidden
+	tokens = make([]float32, b*n*hidden)
+	for bi := 0; bi < b; bi++ {
+		src := conv[bi*hidden*n:]
+		dst := tokens[bi*n*hidden:]
+		for d := 0; d < hidden; d++ {
+			for t := 0; t < n; t++ {
+				dst[t*hidden+d] = src[d*n+t]
+			}
+		}
+	}
+	return tokens, gh, gw
+}
+
+// ImageEmbeddings is FlavaImageEmbeddings: patch embeddings, optional mask
+// token substitution, CLS token, position embeddings (optionally
+// interpolated).
+type ImageEmbeddings struct {
+	CLSToken           *tensor.Tensor  `st:"cls_token"`
+	MaskToken          *tensor.Tensor  `st:"mask_token"` // nil when mask_token=false
+	PatchEmbeddings    PatchEmbeddings `st:"patch_embeddings"`
+	PositionEmbeddings *tensor.Tensor  `st:"position_embeddings"`
+}
+
+// Forward returns the B×(1+N)×hidden embeddings. pix has been validated.
+func (e *ImageEmbeddings) Forward(pix *tensor.Tensor, boolMaskedPos *tensor.Bool, interpolate bool) ([]float32, int, error) {
+	hidden := e.CLSToken.Shape[2]
+	batch, height, width := pix.Shape[0], pix.Shape[2], pix.Shape[3]
+	patches, gh, gw := e.PatchEmbeddings.Forward(pix)
+	n := gh * gw
+	if boolMaskedPos != nil {
+		if e.MaskToken == nil {
+			return nil, 0, inputErr("bool_masked_pos given but the model has no mask token (mask_token=false)")
+		}
+		m := boolMaskedPos.Shape
+		ok := (len(m) == 2 && m[0] == batch && m[1] == n) || (len(m) == 3 && m[0] == batch && m[1]*m[2] == n)
+		if !ok || len(boolMaskedPos.Data) != batch*n {
+			return nil, 0, inputErr("bool_masked_pos has shape %v, want [%d %d]", m, batch, n)
+		}
+		// embeddings * (1 - w) + mask_token * w, w = bool_masked_pos.unsqueeze(-1)
+		for i, masked := range boolMaskedPos.Data {
+			if masked {
+				copy(patches[i*hidden:(i+1)*hidden], e.MaskToken.Data)
+			}
+		}
+	}
+	seq := 1 + n
+	out := make([]float32, batch*seq*hidden)
+	for b := 0; b < batch; b++ {
+		row := out[b*seq*hidden:]
+		copy(row[:hidden], e.CLSToken.Data)
+		copy(row[hidden:seq*hidden], patches[b*n*hidden:(b+1)*n*hidden])
+	}
+	pos := e.PositionEmbeddings.Data
+	if interpolate {
+		var err error
+		if pos, err = e.interpolatePosEncoding(n, gh, gw, height, width); err != nil {
+			return nil, 0, err
+		}
+	} else if len(pos) != seq*hidden {
+		return nil, 0, inputErr("%d patches but %d position embeddings (set InterpolatePosEncoding)", n, len(pos)/hidden-1)
+	}
+	for b := 0; b < batch; b++ {
+		row := out[b*seq*hidden : (b+1)*seq*hidden]
+		kernels.Add(row, row, pos)
+	}
+	return out, seq, nil
+}
+
+// interpolatePosEncoding is ViTEmbeddings.interpolate_pos_encoding: the
+// patch position grid resized bicubically (align_corners=False, size=) to
+// gh×gw, unless the patch count already matches and the image is square.
+func (e *ImageEmbeddings) interpolatePosEncoding(numPatches, gh, gw, height, width int) ([]float32, error) {
+	hidden := e.CLSToken.Shape[2]
+	pos := e.PositionEmbeddings.Data
+	numPositions := len(pos)/hidden - 1
+	if numPatches == numPositions && height == width {
+		return pos, nil
+	}
+	side := int(math.Sqrt(float64(numPositions)))
+	for side*side > numPositions {
+		side--
+	}
+	for (side+1)*(side+1) <= numPositions {
+		side++
+	}
+	if side*side != numPositions {
+		return nil, inputErr("cannot interpolate %d position embeddings: not a square grid", numPositions)
+	}
+	// (1, side, side, dim).permute(0, 3, 1, 2): one plane per hidden unit
+	planes := make([]float32, hidden*numPositions)
+	for t := 0; t < numPositions; t++ {
+		for d := 0; d < hidden; d++ {
+			planes[d*numPositions+t] = pos[(1+t)*hidden+d]
+		}
+	}
+	resized := make([]float32, hidden*gh*gw)
+	kernels.BicubicResize(resized, planes, hidden, side, side, gh, gw,
+		float64(side)/float64(gh), float64(side)/float64(gw))
+	out := make([]float32, (1+gh*gw)*hidden)
+	copy(out[:hidden], pos[:hidden])
+	for t := 0; t < gh*gw; t++ {
+		for d := 0; d < hidden; d++ {
+			out[(1+t)*hidden+d] = resized[d*gh*gw+t]
+		}
+	}
+	return out, nil
+}
+
+// ImageInput is the input of ImageModel.Forward (FlavaImageModel.forward).
+type ImageInput struct {
+	// PixelValues is B×C×H×W, normalised as FlavaImageProcessor does; H and
+	// W must equal image_size unless InterpolatePosEncoding is set.
+	PixelValues *tensor.Tensor
+	// BoolMaskedPos is nil or B×N (or B×gh×gw): true replaces that patch
+	// embedding by the mask token.
+	BoolMaskedPos *tensor.Bool
+	// InterpolatePosEncoding resizes the position embeddings to the input's
+	// patch grid (any H, W ≥ patch size).
+	InterpolatePosEncoding bool
+	// OutputHiddenStates fills ImageOutput.HiddenStates.
+	OutputHiddenStates bool
+}
+
+// ImageOutput is BaseModelOutputWithPooling of FlavaImageModel.
+type ImageOutput struct {
+	LastHiddenState *tensor.Tensor   // B×(1+N)×hidden, after the final LayerNorm
+	PooledOutput    *tensor.Tensor   // B×hidden
+	HiddenStates    []*tensor.Tensor // embeddings + each layer's output (before the final LayerNorm), when asked
+	// preNorm is the last encoder layer's output before the final LayerNorm
+	// (HF's hidden_states[-1]), which FlavaModel feeds the multimodal encoder.
+	preNorm *tensor.Tensor
+}
+
+// ImageModel is FlavaImageModel.
+type ImageModel struct {
+	Embeddings ImageEmbeddings `st:"embeddings"`
+	Encoder    Encoder         `st:"encoder"`
+	Layernorm  LayerNorm       `st:"layernorm"`
+	Pooler     *Pooler         `st:"pooler"` // nil without a pooling layer
+
+	Config ImageConfig
+	// Source says where the weights came from (zero for NewX / NewRandom).
+	Source LoadInfo
+}
+
+// NewImageModel builds a FlavaImageModel with zero weights shaped by cfg
+// (defaults filled in); bind weights with checkpoint.Bind or use a loader.
+func NewImageModel(cfg ImageConfig) (*ImageModel, error) {
+	cfg = cfg.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	h := cfg.HiddenSize
+	m := &ImageModel{
+		Embeddings: ImageEmbeddings{
+			CLSToken: tensor.New(1, 1, h),
+			PatchEmbeddings: PatchEmbeddings{
+				Projection: Conv{Weight: tensor.New(h, cfg.NumChannels, cfg.PatchSize, cfg.PatchSize), Bias: tensor.New(h)},
+				ImageSize:  cfg.ImageSize, PatchSize: cfg.PatchSize,
+			},
+			PositionEmbeddings: tensor.New(1, cfg.NumPatches()+1, h),
+		},
+		Encoder: newEncoder(encoderSpec{h, cfg.NumHiddenLayers, cfg.NumAttentionHeads, cfg.IntermediateSize,
+			cfg.HiddenAct, cfg.LayerNormEps, cfg.HasQKVBias()}),
+		Layernorm: newLayerNorm(h, cfg.LayerNormEps),
+		Pooler:    &Pooler{Dense: newLinear(h, h, true)},
+		Config:    cfg,
+	}
+	if cfg.HasMaskToken() {
+		m.Embeddings.MaskToken = tensor.New(1, 1, h)
+	}
+	return m, nil
+}
+
+func (m *ImageModel) checkPixels(in ImageInput) error {
+	p := in.PixelValues
+	if p == nil {
+		return inputErr("pixel_values is nil")
+	}
+	if len(p.Shape) != 4 || len(p.Data) != tensor.NumElements(p.Shape) {
+		return inputErr("pixel_values has shape %v (%d values), want B×C×H×W", p.Shape, len(p.Data))
+	}
+	c := m.Config
+	if p.Shape[0] <= 0 {
+		return inputErr("pixel_values has an empty batch")
+	}
+	if p.Shape[1] != c.NumChannels {
+		return inputErr("pixel_values has %d channels, want %d", p.Shape[1], c.NumChannels)
+	}
+	if in.InterpolatePosEncoding {
+		if p.Shape[2] < c.PatchSize || p.Shape[3] < c.PatchSize {
+			return inputErr("pixel_values is %d×%d, smaller than one %d×%d patch", p.Shape[2], p.Shape[3], c.PatchSize, c.PatchSize)
+		}
+	} else if p.Shape[2] != c.ImageSize || p.Shape[3] != c.ImageSize {
+		return inputErr("input image size (%d*%d) doesn't match model (%d*%d)", p.Shape[2], p.Shape[3], c.ImageSize, c.ImageSize)
+	}
+	return nil
+}
+
+// Forward runs FlavaImageModel.forward.
+func (m *ImageModel) Forward(in ImageInput) (*ImageOutput, error) {
+	if err := m.checkPixels(in); err != nil {
+		return nil, err
+	}
+	batch, hidden := in.PixelValues.Shape[0], m.Config.HiddenSize
+	emb, seq, err := m.Embeddings.Forward(in.PixelValues, in.BoolMaskedPos, in.InterpolatePosEncoding)
+	if err != nil {
+		return nil, err
+	}
+	last, all := m.Encoder.Forward(emb, batch, seq, nil, in.OutputHiddenStates)
+	seqOut := m.Layernorm.Forward(last, batch*seq)
+	out := &ImageOutput{
+		LastHiddenState: tensor.FromData(seqOut, batch, seq, hidden),
+		HiddenStates:    asTensors(all, batch, seq, hidden),
+		preNorm:         tensor.FromData(last, batch, seq, hidden),
+	}
+	if m.Pooler != nil {
+		out.PooledOutput = tensor.FromData(m.Pooler.Forward(seqOut, batch, seq), batch, hidden)
+	}
+	return out, nil
+}

@@ -1,0 +1,243 @@
+package flava
+
+import (
+	"math"
+
+	"github.com/flavabeam/flavabeam/kernels"
+	"github.com/flavabeam/flavabeam/model/tensor"
+)
+
+// Linear is torch.nn.Linear: Weight is out×in (state-dict layout), Bias has
+// out values or is nil (qkv_bias=false).
+type Linear struct {
+	Weight *tensor.Tensor `st:"weight"`
+	Bias   *tensor.Tensor `st:"bias"`
+}
+
+func newLinear(in, out int, bias bool) Linear {
+	l := Linear{Weight: tensor.New(out, in)}
+	if bias {
+		l.Bias = tensor.New(out)
+	}
+	return l
+}
+
+func (l *Linear) in() int  { return l.Weight.Shape[1] }
+func (l *Linear) out() int { return l.Weight.Shape[0] }
+
+// Forward returns x·Wᵀ+b for rows×in values of x, as a new rows×out slice.
+func (l *Linear) Forward(x []float32, rows int) []float32 {
+	dst := make([]float32, rows*l.out())
+	var b []float32
+	if l.Bias != nil {
+		b = l.Bias.Data
+	}
+	kernels.Linear(dst, x, rows, l.in(), l.out(), l.Weight.Data, b)
+	return dst
+}
+
+// LayerNorm is torch.nn.LayerNorm over the last dimension.
+type LayerNorm struct {
+	Weight *tensor.Tensor `st:"weight"`
+	Bias   *tensor.Tensor `st:"bias"`
+	Eps    float32
+}
+
+func newLayerNorm(dim int, eps float64) LayerNorm {
+	return LayerNorm{Weight: tensor.New(dim), Bias: tensor.New(dim), Eps: float32(eps)}
+}
+
+// Forward returns the normalised rows of x as a new slice.
+func (n *LayerNorm) Forward(x []float32, rows int) []float32 {
+	dim := len(n.Weight.Data)
+	dst := make([]float32, rows*dim)
+	kernels.LayerNorm(dst, x, rows, dim, n.Weight.Data, n.Bias.Data, n.Eps)
+	return dst
+}
+
+// SelfAttention is FlavaSelfAttention: query/key/value projections and scaled
+// dot-product attention over all heads, with an additive key mask.
+type SelfAttention struct {
+	Query Linear `st:"query"`
+	Key   Linear `st:"key"`
+	Value Linear `st:"value"`
+
+	NumHeads int
+}
+
+// Forward returns the context layer (batch×seq×hidden) for hidden states x.
+// mask is nil or batch×seq additive values (the extended attention mask).
+func (a *SelfAttention) Forward(x []float32, batch, seq int, mask []float32) []float32 {
+	rows := batch * seq
+	q := a.Query.Forward(x, rows)
+	k := a.Key.Forward(x, rows)
+	v := a.Value.Forward(x, rows)
+	width := a.Query.out()
+	headDim := width / a.NumHeads
+	ctx := make([]float32, rows*width)
+	// attention_scores / math.sqrt(head_size), folded into the Q·Kᵀ product.
+	scale := float32(1 / math.Sqrt(float64(headDim)))
+	kernels.Attention(ctx, q, k, v, batch, seq, seq, a.NumHeads, headDim, mask, scale)
+	return ctx
+}
+
+// SelfOutput is FlavaSelfOutput: the attention output projection (the
+// residual is added in Layer, as in HF).
+type SelfOutput struct {
+	Dense Linear `st:"dense"`
+}
+
+// Forward projects the attention context.
+func (o *SelfOutput) Forward(ctx []float32, rows int) []float32 { return o.Dense.Forward(ctx, rows) }
+
+// Attention is FlavaAttention: SelfAttention followed by SelfOutput.
+type Attention struct {
+	Attention SelfAttention `st:"attention"`
+	Output    SelfOutput    `st:"output"`
+}
+
+// Forward runs self-attention and the output projection.
+func (a *Attention) Forward(x []float32, batch, seq int, mask []float32) []float32 {
+	ctx := a.Attention.Forward(x, batch, seq, mask)
+	return a.Output.Forward(ctx, batch*seq)
+}
+
+// Intermediate is FlavaIntermediate: dense then the config's activation.
+type Intermediate struct {
+	Dense Linear `st:"dense"`
+	Act   kernels.Activation
+}
+
+// Forward returns act(dense(x)).
+func (m *Intermediate) Forward(x []float32, rows int) []float32 {
+	h := m.Dense.Forward(x, rows)
+	m.Act.Apply(h)
+	return h
+}
+
+// Output is FlavaOutput: dense plus the residual input.
+type Output struct {
+	Dense Linear `st:"dense"`
+}
+
+// Forward returns dense(h) + residual.
+func (o *Output) Forward(h, residual []float32, rows int) []float32 {
+	out := o.Dense.Forward(h, rows)
+	kernels.Add(out, out, residual)
+	return out
+}
+
+// Layer is FlavaLayer, a pre-LayerNorm ViT block.
+type Layer struct {
+	Attention       Attention    `st:"attention"`
+	Intermediate    Intermediate `st:"intermediate"`
+	Output          Output       `st:"output"`
+	LayernormBefore LayerNorm    `st:"layernorm_before"`
+	LayernormAfter  LayerNorm    `st:"layernorm_after"`
+}
+
+// Forward maps batch×seq×hidden states x to the layer output (new slice).
+func (l *Layer) Forward(x []float32, batch, seq int, mask []float32) []float32 {
+	rows := batch * seq
+	attn := l.Attention.Forward(l.LayernormBefore.Forward(x, rows), batch, seq, mask)
+	// first residual connection
+	kernels.Add(attn, attn, x)
+	hidden := attn
+	h := l.LayernormAfter.Forward(hidden, rows)
+	h = l.Intermediate.Forward(h, rows)
+	// second residual connection inside Output
+	return l.Output.Forward(h, hidden, rows)
+}
+
+// Encoder is FlavaEncoder: a stack of Layers.
+type Encoder struct {
+	Layer []*Layer `st:"layer"`
+}
+
+// encoderSpec carries what newEncoder needs from any of the three configs.
+type encoderSpec struct {
+	hidden, layers, heads, inter int
+	act                          string
+	eps                          float64
+	qkvBias                      bool
+}
+
+func newEncoder(s encoderSpec) Encoder {
+	e := Encoder{Layer: make([]*Layer, s.layers)}
+	for i := range e.Layer {
+		e.Layer[i] = &Layer{
+			Attention: Attention{
+				Attention: SelfAttention{
+					Query:    newLinear(s.hidden, s.hidden, s.qkvBias),
+					Key:      newLinear(s.hidden, s.hidden, s.qkvBias),
+					Value:    newLinear(s.hidden, s.hidden, s.qkvBias),
+					NumHeads: s.heads,
+				},
+				Output: SelfOutput{Dense: newLinear(s.hidden, s.hidden, true)},
+			},
+			Intermediate:    Intermediate{Dense: newLinear(s.hidden, s.inter, true), Act: kernels.Activation(s.act)},
+			Output:          Output{Dense: newLinear(s.inter, s.hidden, true)},
+			LayernormBefore: newLayerNorm(s.hidden, s.eps),
+			LayernormAfter:  newLayerNorm(s.hidden, s.eps),
+		}
+	}
+	return e
+}
+
+// Forward runs every layer. With keepAll it also returns the hidden states
+// HF's output_hidden_states gives: the input, then each layer's output.
+func (e *Encoder) Forward(x []float32, batch, seq int, mask []float32, keepAll bool) (last []float32, all [][]float32) {
+	if keepAll {
+		all = append(all, x)
+	}
+	h := x
+	for _, l := range e.Layer {
+		h = l.Forward(h, batch, seq, mask)
+		if keepAll {
+			all = append(all, h)
+		}
+	}
+	return h, all
+}
+
+// Pooler is FlavaPooler: tanh(dense(hidden_states[:, 0])).
+type Pooler struct {
+	Dense Linear `st:"dense"`
+}
+
+// Forward pools batch×seq×hidden states into batch×hidden.
+func (p *Pooler) Forward(x []float32, batch, seq int) []float32 {
+	hidden := p.Dense.in()
+	first := make([]float32, batch*hidden)
+	for b := 0; b < batch; b++ {
+		copy(first[b*hidden:(b+1)*hidden], x[b*seq*hidden:])
+	}
+	out := p.Dense.Forward(first, batch)
+	for i, v := range out {
+		out[i] = float32(math.Tanh(float64(v)))
+	}
+	return out
+}
+
+// extendedMask turns a batch×seq 0/1 (or fractional) attention mask into the
+// additive mask transformers' get_extended_attention_mask builds:
+// (1 - mask) * finfo(float32).min, broadcast later over heads and queries.
+func extendedMask(mask []float32) []float32 {
+	ext := make([]float32, len(mask))
+	for i, m := range mask {
+		ext[i] = (1 - m) * -math.MaxFloat32
+	}
+	return ext
+}
+
+// asTensors wraps flat hidden states as batch×seq×hidden tensors.
+func asTensors(all [][]float32, batch, seq, hidden int) []*tensor.Tensor {
+	if all == nil {
+		return nil
+	}
+	out := make([]*tensor.Tensor, len(all))
+	for i, h := range all {
+		out[i] = tensor.FromData(h, batch, seq, hidden)
+	}
+	return out
+}

@@ -1,0 +1,188 @@
+package flava
+
+import (
+	"github.com/flavabeam/flavabeam/model/tensor"
+)
+
+// Model is FlavaModel: the three encoders, the contrastive projections and the
+// projections into the multimodal encoder.
+type Model struct {
+	TextModel           *TextModel       `st:"text_model"`
+	ImageModel          *ImageModel      `st:"image_model"`
+	MultimodalModel     *MultimodalModel `st:"multimodal_model"`
+	ImageProjection     Linear           `st:"image_projection"`
+	TextProjection      Linear           `st:"text_projection"`
+	LogitScale          *tensor.Tensor   `st:"logit_scale"` // scalar; CLIP-style log temperature
+	ImageToMMProjection Linear           `st:"image_to_mm_projection"`
+	TextToMMProjection  Linear           `st:"text_to_mm_projection"`
+
+	Config Config
+	// Source says where the weights came from (zero for NewX / NewRandom).
+	Source LoadInfo
+}
+
+// NewModel builds a FlavaModel with zero weights shaped by cfg (defaults
+// filled in); LogitScale starts at logit_scale_init_value.
+func NewModel(cfg Config) (*Model, error) {
+	cfg = cfg.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	img, err := NewImageModel(cfg.ImageConfig)
+	if err != nil {
+		return nil, err
+	}
+	txt, err := NewTextModel(cfg.TextConfig)
+	if err != nil {
+		return nil, err
+	}
+	mm, err := NewMultimodalModel(cfg.MultimodalConfig)
+	if err != nil {
+		return nil, err
+	}
+	ih, th, mh, p := cfg.ImageConfig.HiddenSize, cfg.TextConfig.HiddenSize, cfg.MultimodalConfig.HiddenSize, cfg.ProjectionDim
+	m := &Model{
+		TextModel:           txt,
+		ImageModel:          img,
+		MultimodalModel:     mm,
+		ImageProjection:     newLinear(ih, p, true),
+		TextProjection:      newLinear(th, p, true),
+		LogitScale:          tensor.New(),
+		ImageToMMProjection: newLinear(ih, mh, true),
+		TextToMMProjection:  newLinear(th, mh, true),
+		Config:              cfg,
+	}
+	m.LogitScale.Data[0] = float32(*cfg.LogitScaleInitValue)
+	return m, nil
+}
+
+// ModelInput is the input of Model.Forward (FlavaModel.forward). Either modality
+// may be absent; the multimodal encoder runs when both are present and
+// SkipMultimodalEncoder is false.
+type ModelInput struct {
+	PixelValues            *tensor.Tensor // nil or B×C×H×W
+	BoolMaskedPos          *tensor.Bool   // nil or B×N
+	InterpolatePosEncoding bool           // an extension: HF's FlavaModel.forward has no such argument
+	InputIDs               *tensor.Int64  // nil or B×L
+	AttentionMask          *tensor.Int64  // nil (all ones) or B×L
+	TokenTypeIDs           *tensor.Int64  // nil (zeros) or B×L
+	SkipMultimodalEncoder  bool
+	// OutputHiddenStates fills the unimodal outputs' HiddenStates (HF's
+	// FlavaModel always computes them; here they are kept only on request).
+	OutputHiddenStates bool
+}
+
+// ModelOutput is FlavaModelOutput. The *Embeddings fields are full sequences
+// (the encoders' last_hidden_state), as transformers returns them.
+type ModelOutput struct {
+	ImageEmbeddings      *tensor.Tensor // B×(1+N)×image hidden, or nil
+	ImageOutput          *ImageOutput
+	TextEmbeddings       *tensor.Tensor // B×L×text hidden, or nil
+	TextOutput           *TextOutput
+	MultimodalEmbeddings *tensor.Tensor // B×(1+N+L [+1 CLS])×mm hidden, or nil
+	MultimodalOutput     *MultimodalOutput
+	// MultimodalInput is what was fed to the multimodal encoder: the
+	// concatenated projections of the image and text encoders' last layer
+	// outputs before their final LayerNorm, and the 2-D attention mask
+	// (nil when no text attention mask was given).
+	MultimodalInput *MultimodalInput
+}
+
+// Forward runs FlavaModel.forward.
+func (m *Model) Forward(in ModelInput) (*ModelOutput, error) {
+	out := &ModelOutput{}
+	var imageMM, textMM []float32
+	var imgSeq, txtSeq, batch int
+	if in.PixelValues != nil {
+		io, err := m.ImageModel.Forward(ImageInput{PixelValues: in.PixelValues, BoolMaskedPos: in.BoolMaskedPos,
+			InterpolatePosEncoding: in.InterpolatePosEncoding, OutputHiddenStates: in.OutputHiddenStates})
+		if err != nil {
+			return nil, err
+		}
+		out.ImageOutput, out.ImageEmbeddings = io, io.LastHiddenState
+		// Note that these states don't use the final layernorm (HF comment).
+		batch, imgSeq = io.preNorm.Shape[0], io.preNorm.Shape[1]
+		imageMM = m.ImageToMMProjection.Forward(io.preNorm.Data, batch*imgSeq)
+	}
+	if in.InputIDs != nil {
+		to, err := m.TextModel.Forward(TextInput{InputIDs: in.InputIDs, AttentionMask: in.AttentionMask,
+			TokenTypeIDs: in.TokenTypeIDs, OutputHiddenStates: in.OutputHiddenStates})
+		if err != nil {
+			return nil, err
+		}
+		out.TextOutput, out.TextEmbeddings = to, to.LastHiddenState
+		tb := to.preNorm.Shape[0]
+		txtSeq = to.preNorm.Shape[1]
+		if imageMM != nil && tb != batch {
+			return nil, inputErr("pixel_values has batch %d but input_ids has batch %d", batch, tb)
+		}
+		batch = tb
+		textMM = m.TextToMMProjection.Forward(to.preNorm.Data, batch*txtSeq)
+	}
+	if imageMM == nil || textMM == nil || in.SkipMultimodalEncoder {
+		return out, nil
+	}
+	mh := m.MultimodalModel.Config.HiddenSize
+	seq := imgSeq + txtSeq
+	cat := make([]float32, batch*seq*mh)
+	for b := 0; b < batch; b++ {
+		row := cat[b*seq*mh:]
+		copy(row[:imgSeq*mh], imageMM[b*imgSeq*mh:(b+1)*imgSeq*mh])
+		copy(row[imgSeq*mh:seq*mh], textMM[b*txtSeq*mh:(b+1)*txtSeq*mh])
+	}
+	mmIn := &MultimodalInput{HiddenStates: tensor.FromData(cat, batch, seq, mh)}
+	if in.AttentionMask != nil {
+		// attention_multimodal = cat(ones(B, image tokens [+1 CLS]), attention_mask)
+		head := imgSeq
+		if m.MultimodalModel.CLSToken != nil {
+			head++
+		}
+		width := head + txtSeq
+		mask := make([]float32, batch*width)
+		for b := 0; b < batch; b++ {
+			row := mask[b*width : (b+1)*width]
+			for j := 0; j < head; j++ {
+				row[j] = 1
+			}
+			for j := 0; j < txtSeq; j++ {
+				row[head+j] = float32(in.AttentionMask.Data[b*txtSeq+j])
+			}
+		}
+		mmIn.AttentionMask = tensor.FromData(mask, batch, width)
+	}
+	mo, err := m.MultimodalModel.Forward(*mmIn)
+	if err != nil {
+		return nil, err
+	}
+	out.MultimodalInput, out.MultimodalOutput, out.MultimodalEmbeddings = mmIn, mo, mo.LastHiddenState
+	return out, nil
+}
+
+// project applies l to every token of a B×S×in tensor.
+func project(l *Linear, x *tensor.Tensor) *tensor.Tensor {
+	b, s := x.Shape[0], x.Shape[1]
+	return tensor.FromData(l.Forward(x.Data, b*s), b, s, l.out())
+}
+
+// GetImageFeatures is FlavaModel.get_image_features: image_projection of
+// every token of the image encoder's last_hidden_state (B×(1+N)×projection).
+// Token 0 is the vector the contrastive head normalises.
+func (m *Model) GetImageFeatures(in ImageInput) (*tensor.Tensor, error) {
+	in.OutputHiddenStates = false
+	o, err := m.ImageModel.Forward(in)
+	if err != nil {
+		return nil, err
+	}
+	return project(&m.ImageProjection, o.LastHiddenState), nil
+}
+
+// GetTextFeatures is FlavaModel.get_text_features: text_projection of every
+// token of the text encoder's last_hidden_state (B×L×projection).
+func (m *Model) GetTextFeatures(in TextInput) (*tensor.Tensor, error) {
+	in.OutputHiddenStates = false
+	o, err := m.TextModel.Forward(in)
+	if err != nil {
+		return nil, err
+	}
+	return project(&m.TextProjection, o.LastHiddenState), nil
+}
