@@ -13,11 +13,6 @@ import (
 	"github.com/flavabeam/flavabeam/model/tensor"
 )
 
-// ErrCodebookInput is wrapped by the errors the image codebook returns for
-// pixel tensors it cannot take (wrong rank, channel count or a size that the
-// three 2×2 max-pools would reduce to nothing).
-var ErrCodebookInput = errors.New("flava: invalid codebook input")
-
 // codebookGroups is fixed by the architecture: transformers builds group_1 …
 // group_4 whatever num_groups says; num_groups only enters post_gain.
 const codebookGroups = 4
@@ -258,19 +253,19 @@ func BindImageCodebook(sd *checkpoint.StateDict, prefix string, cb *ImageCodeboo
 // checkPixels validates a codebook input.
 func (cb *ImageCodebook) checkPixels(x *tensor.Tensor) error {
 	if x == nil {
-		return fmt.Errorf("%w: nil pixel tensor", ErrCodebookInput)
+		return fmt.Errorf("%w: nil pixel tensor", ErrInput)
 	}
 	if len(x.Shape) != 4 {
-		return fmt.Errorf("%w: input shape %v is not 4-D (batch, channels, height, width)", ErrCodebookInput, x.Shape)
+		return fmt.Errorf("%w: input shape %v is not 4-D (batch, channels, height, width)", ErrInput, x.Shape)
 	}
 	if x.Shape[1] != cb.cfg.InputChannels {
-		return fmt.Errorf("%w: input has %d channels but the codebook was built for %d", ErrCodebookInput, x.Shape[1], cb.cfg.InputChannels)
+		return fmt.Errorf("%w: input has %d channels but the codebook was built for %d", ErrInput, x.Shape[1], cb.cfg.InputChannels)
 	}
 	if x.Shape[0] <= 0 || x.Shape[2] < 8 || x.Shape[3] < 8 {
-		return fmt.Errorf("%w: input shape %v: need a non-empty batch and height, width >= 8 (three 2x2 max-pools)", ErrCodebookInput, x.Shape)
+		return fmt.Errorf("%w: input shape %v: need a non-empty batch and height, width >= 8 (three 2x2 max-pools)", ErrInput, x.Shape)
 	}
 	if len(x.Data) != tensor.NumElements(x.Shape) {
-		return fmt.Errorf("%w: %d values for shape %v", ErrCodebookInput, len(x.Data), x.Shape)
+		return fmt.Errorf("%w: %d values for shape %v", ErrInput, len(x.Data), x.Shape)
 	}
 	return nil
 }

@@ -191,8 +191,8 @@ func TestCodebookRejectsBadInput(t *testing.T) {
 		tensor.New(0, 3, 16, 16),
 		{Shape: []int{1, 3, 8, 8}, Data: make([]float32, 10)},
 	} {
-		if _, err := cb.Forward(x); !errors.Is(err, ErrCodebookInput) {
-			t.Errorf("Forward(%v): err = %v, want ErrCodebookInput", x, err)
+		if _, err := cb.Forward(x); !errors.Is(err, ErrInput) {
+			t.Errorf("Forward(%v): err = %v, want ErrInput", x, err)
 		}
 	}
 	if _, err := cb.Forward(tensor.New(2, 3, 8, 8)); err != nil {
