@@ -1,19 +1,11 @@
 package flava
 
 import (
-	"errors"
 	"fmt"
 	"math"
 
 	"github.com/flavabeam/flavabeam/kernels"
 )
-
-// ErrPretrainingInput is wrapped by the errors FlavaForPreTraining's Forward
-// and the loss functions return for inputs they cannot take: inconsistent
-// shapes, labels outside the vocabulary, masks without labels and the like.
-// transformers raises (or crashes with an indexing error) in the same
-// situations.
-var ErrPretrainingInput = errors.New("flava: invalid pretraining input")
 
 // torchIgnoreIndex is nn.functional.cross_entropy's default ignore_index.
 // transformers filters labels with config.ce_ignore_index before calling
@@ -28,7 +20,7 @@ const torchIgnoreIndex = -100
 // in float64; the result is rounded to float32 like a float32 torch loss.
 func CrossEntropy(logits []float32, rows, classes int, labels []int64) (float32, error) {
 	if rows < 0 || classes <= 0 || len(logits) != rows*classes || len(labels) != rows {
-		return 0, fmt.Errorf("%w: cross entropy of %d logits as %d×%d with %d labels", ErrPretrainingInput, len(logits), rows, classes, len(labels))
+		return 0, fmt.Errorf("%w: cross entropy of %d logits as %d×%d with %d labels", ErrInput, len(logits), rows, classes, len(labels))
 	}
 	var sum float64
 	n := 0
@@ -38,7 +30,7 @@ func CrossEntropy(logits []float32, rows, classes int, labels []int64) (float32,
 			continue
 		}
 		if lab < 0 || lab >= int64(classes) {
-			return 0, fmt.Errorf("%w: label %d of row %d is outside [0, %d)", ErrPretrainingInput, lab, r, classes)
+			return 0, fmt.Errorf("%w: label %d of row %d is outside [0, %d)", ErrInput, lab, r, classes)
 		}
 		row := logits[r*classes : (r+1)*classes]
 		sum += logSumExp(row) - float64(row[lab])
