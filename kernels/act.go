@@ -47,10 +47,50 @@ func (a Activation) Apply(x []float32) {
 	}
 }
 
-// GELU applies the exact (erf) GELU in place.
+// GELU applies the exact (erf) GELU in place. On amd64 with AVX2+FMA it runs
+// a vectorised float32 erfc within 1e-6 relative of geluRef; large slices are
+// split over the kernel pool. It does not allocate.
 func GELU(x []float32) {
+	if len(x) >= elementwiseGrain*2 && Threads() > 1 {
+		runElementwise(x, nil, 0, opGELU)
+		return
+	}
+	if !geluVec(x) {
+		geluRef(x)
+	}
+}
+
+// AddBiasGELU sets x[r][j] = gelu(x[r][j] + bias[j]) for the rows×cols matrix
+// x in one pass: nn.Linear's bias fused with the intermediate activation.
+func AddBiasGELU(x []float32, rows, cols int, bias []float32) {
+	if len(bias) != cols || len(x) < rows*cols {
+		panic(fmt.Sprintf("kernels: AddBiasGELU %dx%d with %d-bias over %d values", rows, cols, len(bias), len(x)))
+	}
+	if rows*cols >= elementwiseGrain*2 && Threads() > 1 {
+		runElementwise(x[:rows*cols], bias, cols, opBiasGELU)
+		return
+	}
+	addBiasGELURows(x[:rows*cols], bias, cols)
+}
+
+func addBiasGELURows(x, bias []float32, cols int) {
+	for r := 0; r+cols <= len(x); r += cols {
+		row := x[r : r+cols]
+		if !biasGeluVec(row, bias) {
+			for j := range row {
+				row[j] += bias[j]
+			}
+			geluRef(row)
+		}
+	}
+}
+
+// geluRef is the float64 reference: 0.5·x·(1+erf(x/√2)) written as
+// 0.5·x·erfc(−x/√2), the same function without the cancellation of 1+erf for
+// negative x (math.Erf's form loses all digits below x ≈ −8).
+func geluRef(x []float32) {
 	for i, v := range x {
-		x[i] = float32(0.5 * float64(v) * (1 + math.Erf(float64(v)/math.Sqrt2)))
+		x[i] = float32(0.5 * float64(v) * math.Erfc(-float64(v)/math.Sqrt2))
 	}
 }
 

@@ -11,8 +11,8 @@ const (
 	gemmMR = 6
 	gemmNR = 16
 	gemmKC = 256
-	gemmMC = 144 // multiple of gemmMR
-	gemmNC = 3072
+	gemmMC = 240 // multiple of gemmMR
+	gemmNC = 1536
 )
 
 // gemmBuf is one worker's packing scratch.

@@ -32,3 +32,81 @@ func kernelAVX2(kc int, a, b, c []float32, ldc int, alpha, beta float32, loadC b
 	}
 	kern6x16AVX2(kc, &a[0], &b[0], &c[0], ldc, alpha, beta, loadC)
 }
+
+// geluAVX2 applies the exact GELU to n (a multiple of 8) values at x, eight at
+// a time: erfc through an exactly split x² and a Cephes exp, accurate to
+// 1e-6 relative of the float64 reference (TestGELUMatchesReference);
+// BenchmarkGELU in kernels/BENCHMARKS.kernels.md has its speed against the
+// math.Erf loop.
+//
+//go:noescape
+func geluAVX2(x *float32, n int)
+
+// biasGeluAVX2 is geluAVX2 of x[i]+bias[i], one pass (BenchmarkBiasGELU).
+//
+//go:noescape
+func biasGeluAVX2(x, bias *float32, n int)
+
+// expShiftSumAVX2 sets x[i] = exp(x[i]-shift) for n (a multiple of 8) values
+// and returns their sum: the body of Softmax (BenchmarkSoftmax).
+//
+//go:noescape
+func expShiftSumAVX2(x *float32, n int, shift float32) float32
+
+func geluVec(x []float32) bool {
+	if !hasAVX2FMA {
+		return false
+	}
+	n := len(x) &^ 7
+	if n > 0 {
+		geluAVX2(&x[0], n)
+	}
+	if tail := x[n:]; len(tail) > 0 {
+		var buf [8]float32
+		copy(buf[:], tail)
+		geluAVX2(&buf[0], 8)
+		copy(tail, buf[:])
+	}
+	return true
+}
+
+func biasGeluVec(x, bias []float32) bool {
+	if !hasAVX2FMA {
+		return false
+	}
+	bias = bias[:len(x)]
+	n := len(x) &^ 7
+	if n > 0 {
+		biasGeluAVX2(&x[0], &bias[0], n)
+	}
+	if tail := x[n:]; len(tail) > 0 {
+		var buf, bb [8]float32
+		copy(buf[:], tail)
+		copy(bb[:], bias[n:])
+		biasGeluAVX2(&buf[0], &bb[0], 8)
+		copy(tail, buf[:])
+	}
+	return true
+}
+
+// expShiftSum sets x[i] = exp(x[i]-shift) and returns their float32 sum.
+func expShiftSum(x []float32, shift float32) float32 {
+	if !hasAVX2FMA {
+		return expShiftSumGo(x, shift)
+	}
+	n := len(x) &^ 7
+	var sum float32
+	if n > 0 {
+		sum = expShiftSumAVX2(&x[0], n, shift)
+	}
+	if tail := x[n:]; len(tail) > 0 {
+		var buf [8]float32
+		for i := range buf {
+			buf[i] = -inf32
+		}
+		copy(buf[:], tail)
+		sum += expShiftSumAVX2(&buf[0], 8, shift)
+		copy(tail, buf[:])
+	}
+	return sum
+}

@@ -1,0 +1,17 @@
+package kernels
+
+import "math"
+
+var inf32 = float32(math.Inf(1))
+
+// expShiftSumGo is the portable body of Softmax: x[i] = exp(x[i]-shift), with
+// the float32 sum of the results.
+func expShiftSumGo(x []float32, shift float32) float32 {
+	var sum float32
+	for j, v := range x {
+		e := float32(math.Exp(float64(v - shift)))
+		x[j] = e
+		sum += e
+	}
+	return sum
+}

@@ -1,0 +1,8 @@
+//go:build !amd64 || purego
+
+package kernels
+
+func geluVec(x []float32) bool           { return false }
+func biasGeluVec(x, bias []float32) bool { return false }
+
+func expShiftSum(x []float32, shift float32) float32 { return expShiftSumGo(x, shift) }
