@@ -3,6 +3,7 @@ package kernels
 import (
 	"fmt"
 	"math"
+	"sync"
 )
 
 // Conv2DParams describes a 2-D convolution over NCHW input with OIHW weights,
@@ -30,8 +31,10 @@ func (p Conv2DParams) OutW() int {
 
 // Conv2D computes dst (Batch×OutC×OutH×OutW) = conv(src, w) + bias, where src
 // is Batch×InC×InH×InW, w is OutC×InC×KH×KW and bias has OutC values or is nil.
-// It lowers to im2col + Sgemm; a 1×1 stride-1 unpadded convolution skips the
-// im2col copy.
+// It lowers to im2col + Sgemm over blocks of output pixels (so the patch
+// matrix stays cache-sized whatever the image), adding the bias while each
+// block is hot; a 1×1 stride-1 unpadded convolution skips the im2col copy.
+// Scratch is pooled: steady-state calls do not allocate.
 func Conv2D(dst, src []float32, p Conv2DParams, w, bias []float32) {
 	oh, ow := p.OutH(), p.OutW()
 	if p.Batch < 0 || p.InC <= 0 || p.OutC <= 0 || p.KH <= 0 || p.KW <= 0 || oh <= 0 || ow <= 0 ||
@@ -43,61 +46,94 @@ func Conv2D(dst, src []float32, p Conv2DParams, w, bias []float32) {
 	kdim := p.InC * p.KH * p.KW
 	npix := oh * ow
 	direct := p.KH == 1 && p.KW == 1 && sh == 1 && sw == 1 && p.PadH == 0 && p.PadW == 0
+	// Output pixels per block: the kdim×block patch matrix stays ≤ convColsMax.
+	block := npix
+	if !direct && kdim*npix > convColsMax {
+		block = max(gemmNR, convColsMax/kdim/gemmNR*gemmNR)
+	}
+	var sp *[]float32
 	var cols []float32
 	if !direct {
-		cols = make([]float32, kdim*npix)
+		sp = convPool.Get().(*[]float32)
+		if cap(*sp) < kdim*block {
+			*sp = make([]float32, kdim*block)
+		}
+		cols = *sp
 	}
 	for n := 0; n < p.Batch; n++ {
 		in := src[n*p.InC*p.InH*p.InW : (n+1)*p.InC*p.InH*p.InW]
 		out := dst[n*p.OutC*npix : (n+1)*p.OutC*npix]
-		b := in
-		if !direct {
-			im2col(cols, in, p, oh, ow, sh, sw)
-			b = cols
-		}
-		// out (OutC×npix) = w (OutC×kdim) · cols (kdim×npix)
-		Sgemm(false, false, p.OutC, npix, kdim, 1, w, kdim, b, npix, 0, out, npix)
-		if bias != nil {
+		for pix0 := 0; pix0 < npix; pix0 += block {
+			pc := min(block, npix-pix0)
+			if direct {
+				// out (OutC×npix) = w (OutC×InC) · in (InC×npix)
+				Sgemm(false, false, p.OutC, pc, kdim, 1, w, kdim, in[pix0:], npix, 0, out[pix0:], npix)
+			} else {
+				im2col(cols[:kdim*pc], in, p, ow, sh, sw, pix0, pc)
+				Sgemm(false, false, p.OutC, pc, kdim, 1, w, kdim, cols, pc, 0, out[pix0:], npix)
+			}
 			for o, bv := range bias {
-				row := out[o*npix : (o+1)*npix]
+				row := out[o*npix+pix0 : o*npix+pix0+pc]
 				for j := range row {
 					row[j] += bv
 				}
 			}
 		}
 	}
+	if sp != nil {
+		convPool.Put(sp)
+	}
 }
 
-// im2col writes the (InC·KH·KW)×(oh·ow) patch matrix of one image into cols.
-func im2col(cols, in []float32, p Conv2DParams, oh, ow, sh, sw int) {
-	npix := oh * ow
-	ParallelFor(p.InC, 1, func(lo, hi int) {
-		for c := lo; c < hi; c++ {
-			plane := in[c*p.InH*p.InW : (c+1)*p.InH*p.InW]
-			for ky := 0; ky < p.KH; ky++ {
-				for kx := 0; kx < p.KW; kx++ {
-					row := cols[((c*p.KH+ky)*p.KW+kx)*npix:][:npix]
-					for y := 0; y < oh; y++ {
-						iy := y*sh - p.PadH + ky
-						dstRow := row[y*ow : (y+1)*ow]
-						if iy < 0 || iy >= p.InH {
-							clear(dstRow)
-							continue
-						}
-						srcRow := plane[iy*p.InW : (iy+1)*p.InW]
+// convColsMax bounds the im2col block (floats): 1 Mi floats, 4 MiB.
+const convColsMax = 1 << 20
+
+var convPool = sync.Pool{New: func() any { return new([]float32) }}
+
+// im2col writes columns [pix0, pix0+pc) of the (InC·KH·KW)×(oh·ow) patch
+// matrix of one image into cols (row stride pc).
+func im2col(cols, in []float32, p Conv2DParams, ow, sh, sw, pix0, pc int) {
+	for c := 0; c < p.InC; c++ {
+		plane := in[c*p.InH*p.InW : (c+1)*p.InH*p.InW]
+		for ky := 0; ky < p.KH; ky++ {
+			for kx := 0; kx < p.KW; kx++ {
+				row := cols[((c*p.KH+ky)*p.KW+kx)*pc:][:pc]
+				for i := 0; i < pc; {
+					y, x0 := (pix0+i)/ow, (pix0+i)%ow
+					span := min(ow-x0, pc-i) // pixels left in this output row
+					dstRow := row[i : i+span]
+					i += span
+					iy := y*sh - p.PadH + ky
+					if iy < 0 || iy >= p.InH {
+						clear(dstRow)
+						continue
+					}
+					srcRow := plane[iy*p.InW : (iy+1)*p.InW]
+					if sw == 1 {
+						// ix = x - PadW + kx: one run of in-range pixels, zeros around it.
+						off := kx - p.PadW
 						for x := range dstRow {
-							ix := x*sw - p.PadW + kx
+							ix := x0 + x + off
 							if ix < 0 || ix >= p.InW {
 								dstRow[x] = 0
 							} else {
 								dstRow[x] = srcRow[ix]
 							}
 						}
+						continue
+					}
+					for x := range dstRow {
+						ix := (x0+x)*sw - p.PadW + kx
+						if ix < 0 || ix >= p.InW {
+							dstRow[x] = 0
+						} else {
+							dstRow[x] = srcRow[ix]
+						}
 					}
 				}
 			}
 		}
-	})
+	}
 }
 
 // MaxPool2D computes a k×k max pool with the given stride (no padding,
