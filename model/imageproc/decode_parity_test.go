@@ -13,6 +13,10 @@ import (
 // the fixtures: see TestDecodeMatchesPIL's log and doc.go.
 const maxLossyDelta = 3
 
+// maxLossyWebPDelta bounds lossy WebP (VP8) against libwebp, measured on
+// testdata/pil_decode/lossy.webp.
+const maxLossyWebPDelta = 21
+
 type manifest struct {
 	Images map[string]struct {
 		File     string                     `json:"file"`
