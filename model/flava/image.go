@@ -13,6 +13,19 @@ import (
 // inputs: wrong shapes, ids out of range, mismatched batch sizes.
 var ErrInput = errors.New("flava: bad input")
 
+// validShape reports whether every dimension is non-negative and the shape
+// holds exactly n values, without panicking on hostile shapes.
+func validShape(shape []int, n int) bool {
+	total := 1
+	for _, d := range shape {
+		if d < 0 || (d > 0 && total > math.MaxInt/d) {
+			return false
+		}
+		total *= d
+	}
+	return total == n
+}
+
 func inputErr(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrInput, fmt.Sprintf(format, args...))
 }
@@ -221,7 +234,7 @@ func (m *ImageModel) checkPixels(in ImageInput) error {
 	if p == nil {
 		return inputErr("pixel_values is nil")
 	}
-	if len(p.Shape) != 4 || len(p.Data) != tensor.NumElements(p.Shape) {
+	if len(p.Shape) != 4 || !validShape(p.Shape, len(p.Data)) {
 		return inputErr("pixel_values has shape %v (%d values), want B×C×H×W", p.Shape, len(p.Data))
 	}
 	c := m.Config

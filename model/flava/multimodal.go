@@ -63,7 +63,7 @@ func (m *MultimodalModel) Forward(in MultimodalInput) (*MultimodalOutput, error)
 	if x == nil {
 		return nil, inputErr("multimodal hidden_states is nil")
 	}
-	if len(x.Shape) != 3 || len(x.Data) != tensor.NumElements(x.Shape) || x.Shape[0] <= 0 || x.Shape[1] <= 0 || x.Shape[2] != hidden {
+	if len(x.Shape) != 3 || !validShape(x.Shape, len(x.Data)) || x.Shape[0] <= 0 || x.Shape[1] <= 0 || x.Shape[2] != hidden {
 		return nil, inputErr("multimodal hidden_states has shape %v, want non-empty B×S×%d", x.Shape, hidden)
 	}
 	batch, seq := x.Shape[0], x.Shape[1]

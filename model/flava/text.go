@@ -105,7 +105,7 @@ func (m *TextModel) checkInput(in TextInput) (int, int, error) {
 	if ids == nil {
 		return 0, 0, inputErr("input_ids is nil")
 	}
-	if len(ids.Shape) != 2 || len(ids.Data) != tensor.NumElements(ids.Shape) || ids.Shape[0] <= 0 || ids.Shape[1] <= 0 {
+	if len(ids.Shape) != 2 || !validShape(ids.Shape, len(ids.Data)) || ids.Shape[0] <= 0 || ids.Shape[1] <= 0 {
 		return 0, 0, inputErr("input_ids has shape %v (%d values), want non-empty B×L", ids.Shape, len(ids.Data))
 	}
 	b, l := ids.Shape[0], ids.Shape[1]
@@ -122,7 +122,7 @@ func (m *TextModel) checkInput(in TextInput) (int, int, error) {
 		name string
 		t    *tensor.Int64
 	}{{"attention_mask", in.AttentionMask}, {"token_type_ids", in.TokenTypeIDs}} {
-		if x.t != nil && (!tensor.SameShape(x.t.Shape, ids.Shape) || len(x.t.Data) != len(ids.Data)) {
+		if x.t != nil && (!tensor.SameShape(x.t.Shape, ids.Shape) || !validShape(x.t.Shape, len(x.t.Data))) {
 			return 0, 0, inputErr("%s has shape %v, want %v like input_ids", x.name, x.t.Shape, ids.Shape)
 		}
 	}

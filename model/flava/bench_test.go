@@ -1,0 +1,107 @@
+package flava
+
+import (
+	"testing"
+
+	"github.com/flavabeam/flavabeam/model/tensor"
+)
+
+// flavaFull builds flava-full's architecture with random weights once per
+// benchmark binary (the weights are ~1.4 GB of float32 writes).
+var benchModel *Model
+
+func flavaFull(b *testing.B) *Model {
+	b.Helper()
+	if benchModel == nil {
+		m, err := NewRandom(DefaultConfig(), 42)
+		if err != nil {
+			b.Fatal(err)
+		}
+		benchModel = m
+	}
+	return benchModel
+}
+
+func benchPixels(batch int) *tensor.Tensor {
+	p := tensor.New(batch, 3, 224, 224)
+	for i := range p.Data {
+		p.Data[i] = float32(i%251)/125 - 1
+	}
+	return p
+}
+
+func benchIDs(batch, seq int) *tensor.Int64 {
+	ids := tensor.NewInt64(batch, seq)
+	for i := range ids.Data {
+		ids.Data[i] = int64(1000 + 37*i%20000)
+	}
+	return ids
+}
+
+func benchImage(b *testing.B, batch int) {
+	m := flavaFull(b)
+	in := ImageInput{PixelValues: benchPixels(batch)}
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := m.ImageModel.Forward(in); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(batch*b.N)/b.Elapsed().Seconds(), "images/s")
+	c := m.Config.ImageConfig
+	b.ReportMetric(encoderFLOPs(c.NumPatches()+1, c.HiddenSize, c.IntermediateSize, c.NumHiddenLayers)*float64(batch*b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+}
+
+// BenchmarkImageEncoder: FlavaImageModel of flava-full (ViT-B/16, 224²).
+func BenchmarkImageEncoder(b *testing.B) {
+	b.Run("batch1", func(b *testing.B) { benchImage(b, 1) })
+	b.Run("batch8", func(b *testing.B) { benchImage(b, 8) })
+}
+
+// BenchmarkTextEncoder: FlavaTextModel of flava-full, 77 tokens, batch 8.
+func BenchmarkTextEncoder(b *testing.B) {
+	m := flavaFull(b)
+	const batch, seq = 8, 77
+	in := TextInput{InputIDs: benchIDs(batch, seq)}
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := m.TextModel.Forward(in); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(batch*b.N)/b.Elapsed().Seconds(), "texts/s")
+	b.ReportMetric(float64(batch*seq*b.N)/b.Elapsed().Seconds(), "tokens/s")
+	c := m.Config.TextConfig
+	b.ReportMetric(encoderFLOPs(seq, c.HiddenSize, c.IntermediateSize, c.NumHiddenLayers)*float64(batch*b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+}
+
+// BenchmarkMultimodalEncoder: FlavaMultimodalModel of flava-full on 197 image
+// + 77 text states (+CLS), batch 8.
+func BenchmarkMultimodalEncoder(b *testing.B) {
+	m := flavaFull(b)
+	const batch, seq = 8, 197 + 77
+	x := tensor.New(batch, seq, 768)
+	for i := range x.Data {
+		x.Data[i] = float32(i%97)/97 - 0.5
+	}
+	in := MultimodalInput{HiddenStates: x}
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := m.MultimodalModel.Forward(in); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(batch*b.N)/b.Elapsed().Seconds(), "pairs/s")
+	c := m.Config.MultimodalConfig
+	b.ReportMetric(encoderFLOPs(seq+1, c.HiddenSize, c.IntermediateSize, c.NumHiddenLayers)*float64(batch*b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+}
+
+// encoderFLOPs counts the multiply-adds (×2) of one sequence through a FLAVA
+// encoder: Q, K, V and output projections, attention scores and context, and
+// the two MLP matrices. 197 tokens of ViT-B/16 give 34.9 GFLOP (35.1 with
+// the patch embedding, which is not counted).
+func encoderFLOPs(seq, hidden, inter, layers int) float64 {
+	s, h, i := float64(seq), float64(hidden), float64(inter)
+	perLayer := 2*s*h*4*h + 2*2*s*s*h + 2*2*s*h*i
+	return perLayer * float64(layers)
+}
