@@ -13,14 +13,23 @@
 // state-dict names, bound once by checkpoint.Bind, and each Forward reads top to
 // bottom like its Python twin, so the two files can be compared side by side.
 //
-// Usage (see Example in example_test.go):
+// Usage (the runnable version is Example in example_test.go):
 //
-//	m, err := flava.LoadModel("path/to/flava-full") // directory with config.json + weights
+//	m, err := flava.LoadModel("path/to/flava-full") // config.json + model.safetensors or pytorch_model.bin
 //	if err != nil { ... }
-//	img, err := m.ImageModel.Forward(flava.ImageInput{PixelValues: pixels}) // (B,3,224,224)
+//	defer m.Source.Close()
+//	img, err := m.ImageModel.Forward(flava.ImageInput{PixelValues: pixels}) // pixels: B×3×224×224
 //	txt, err := m.TextModel.Forward(flava.TextInput{InputIDs: ids, AttentionMask: mask})
-//	imgVec, err := m.GetImageFeatures(flava.ImageInput{PixelValues: pixels}) // (B,1+N,projection_dim)
-//	// img.PooledOutput, txt.LastHiddenState, imgVec ... are *tensor.Tensor
+//	// img.LastHiddenState (B×197×768), img.PooledOutput (B×768), txt.LastHiddenState (B×L×768)
+//	iv, err := m.GetImageFeatures(flava.ImageInput{PixelValues: pixels}) // B×197×768 projections
+//	tv, err := m.GetTextFeatures(flava.TextInput{InputIDs: ids, AttentionMask: mask})
+//	// token 0 of iv and tv, L2-normalised, are the retrieval embeddings
+//	out, err := m.Forward(flava.ModelInput{PixelValues: pixels, InputIDs: ids, AttentionMask: mask})
+//	// out.MultimodalEmbeddings: B×(1+197+L)×768
+//
+// LoadImageModel, LoadTextModel and LoadMultimodalModel load one encoder from
+// a FlavaForPreTraining, FlavaModel or standalone checkpoint; NewRandom builds
+// any architecture with deterministic random weights.
 //
 // Weights bound from a memory-mapped file are read-only; no Forward writes to
 // weights or to the caller's input tensors, and a loaded model may be used by
