@@ -66,7 +66,8 @@ type entry struct {
 
 // StateDict is a set of named tensors read from one or more checkpoint files.
 // Tensors are decoded lazily; float32 tensors from a memory-mapped safetensors
-// file share the mapping (zero copy) and stay valid until Close.
+// file or from a stored entry of a memory-mapped PyTorch zip share the mapping
+// (zero copy) and stay valid until Close.
 type StateDict struct {
 	entries map[string]*entry
 	closers []func() error
