@@ -257,7 +257,9 @@ func (l *Losses) all() []*float32 {
 // PretrainingOutput is FlavaForPreTrainingOutput. The *Embeddings fields are
 // full sequences (B×S×hidden), as in transformers. Logits of the masked
 // heads are flattened to (masked positions)×vocab when labels select
-// positions, else full sequences B×S×vocab.
+// positions, else full sequences B×S×vocab. Fields may share memory with
+// each other (e.g. ImageEmbeddings and ImageMaskedEmbeddings when nothing is
+// masked); treat them as read-only.
 type PretrainingOutput struct {
 	Loss     *float32 // total: the sum of the losses present; nil without loss
 	LossInfo Losses
@@ -315,19 +317,31 @@ func (m *ForPreTraining) Forward(in PretrainingInput) (*PretrainingOutput, error
 	if idsMasked == nil && in.InputIDs != nil {
 		idsMasked = in.InputIDs
 	}
-	flavaOut, err := m.Flava.Forward(ModelInput{
-		InputIDs: in.InputIDs, PixelValues: in.PixelValues, AttentionMask: in.AttentionMask,
-		TokenTypeIDs: in.TokenTypeIDs, SkipMultimodalEncoder: skip, OutputHiddenStates: in.OutputHiddenStates,
-	})
-	if err != nil {
-		return nil, err
-	}
 	maskedOut, err := m.Flava.Forward(ModelInput{
 		InputIDs: idsMasked, PixelValues: in.PixelValues, AttentionMask: in.AttentionMask,
 		TokenTypeIDs: in.TokenTypeIDs, BoolMaskedPos: in.BoolMaskedPos, OutputHiddenStates: in.OutputHiddenStates,
 	})
 	if err != nil {
 		return nil, err
+	}
+	var flavaOut *ModelOutput
+	if in.BoolMaskedPos == nil && sameIDs(idsMasked, in.InputIDs) {
+		// transformers runs FlavaModel twice on identical inputs here; the
+		// unimodal outputs are the same, so the masked run is reused (its
+		// tensors are shared between the two sets of output fields).
+		reuse := *maskedOut
+		if skip {
+			reuse.MultimodalEmbeddings, reuse.MultimodalOutput, reuse.MultimodalInput = nil, nil, nil
+		}
+		flavaOut = &reuse
+	} else {
+		flavaOut, err = m.Flava.Forward(ModelInput{
+			InputIDs: in.InputIDs, PixelValues: in.PixelValues, AttentionMask: in.AttentionMask,
+			TokenTypeIDs: in.TokenTypeIDs, SkipMultimodalEncoder: skip, OutputHiddenStates: in.OutputHiddenStates,
+		})
+		if err != nil {
+			return nil, err
+		}
 	}
 	out := &PretrainingOutput{
 		ImageEmbeddings: flavaOut.ImageEmbeddings, ImageOutput: flavaOut.ImageOutput,
@@ -713,4 +727,23 @@ func maskLabels(labels *tensor.Int64, bmp *tensor.Bool, ignore int64) (*tensor.I
 		}
 	}
 	return out, nil
+}
+
+// sameIDs reports whether a and b are both nil or hold the same ids.
+func sameIDs(a, b *tensor.Int64) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	if a == b {
+		return true
+	}
+	if !tensor.SameShape(a.Shape, b.Shape) || len(a.Data) != len(b.Data) {
+		return false
+	}
+	for i := range a.Data {
+		if a.Data[i] != b.Data[i] {
+			return false
+		}
+	}
+	return true
 }
