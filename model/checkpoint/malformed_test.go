@@ -224,6 +224,26 @@ func TestPyTorchRejectsMalformed(t *testing.T) {
 	}
 }
 
+// TestPyTorchCapsContainerCopies: OrderedDict(pairs) called again and again
+// on one memoised list would copy it each time; the copies are charged to the
+// allocation budget.
+func TestPyTorchCapsContainerCopies(t *testing.T) {
+	var p bytes.Buffer
+	p.WriteString("\x80\x02ccollections\nOrderedDict\nq\x010]q\x00(")
+	for i := 0; i < 5000; i++ {
+		p.WriteString("K\x01K\x02\x86")
+	}
+	p.WriteString("e0")
+	for i := 0; i < 20000; i++ {
+		p.WriteString("h\x01h\x00\x85R0")
+	}
+	p.WriteString("}.")
+	_, err := parseTestPickle(p.Bytes())
+	if !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), "container") {
+		t.Fatalf("got %v, want the copy budget to run out", err)
+	}
+}
+
 // TestPyTorchRejectsBadArchives: files that are not torch.save zips, or zips
 // whose entries lie.
 func TestPyTorchRejectsBadArchives(t *testing.T) {

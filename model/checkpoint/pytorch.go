@@ -306,7 +306,7 @@ func (tr *torchReader) call(g pyGlobal, args pyTuple) (any, error) {
 		if len(args) != 1 {
 			return nil, fmt.Errorf("%w: OrderedDict with %d arguments", ErrMalformed, len(args))
 		}
-		if err := fillPairs(d, args[0]); err != nil {
+		if err := tr.fillPairs(d, args[0]); err != nil {
 			return nil, err
 		}
 		return d, nil
@@ -321,6 +321,9 @@ func (tr *torchReader) call(g pyGlobal, args pyTuple) (any, error) {
 				items = v
 			default:
 				return nil, fmt.Errorf("%w: %s of a %s", ErrMalformed, g, describe(v))
+			}
+			if err := tr.chargeCopy(len(items)); err != nil {
+				return nil, err
 			}
 			for _, it := range items {
 				if err := d.set(it, nil); err != nil {
@@ -362,8 +365,15 @@ func (tr *torchReader) call(g pyGlobal, args pyTuple) (any, error) {
 	return nil, fmt.Errorf("%w: %s is not callable here", ErrUnsupported, g)
 }
 
+// chargeCopy charges the copy of n container items to the budget: a pickle
+// can call OrderedDict(x) or set(x) on one large container many times
+// through the memo, and each call copies it.
+func (tr *torchReader) chargeCopy(n int) error {
+	return tr.take(int64(n)*48, "copying a pickled container")
+}
+
 // fillPairs fills d from an iterable of (key, value) pairs.
-func fillPairs(d *pyDict, v any) error {
+func (tr *torchReader) fillPairs(d *pyDict, v any) error {
 	var items []any
 	switch v := v.(type) {
 	case *pyList:
@@ -371,6 +381,9 @@ func fillPairs(d *pyDict, v any) error {
 	case pyTuple:
 		items = v
 	case *pyDict:
+		if err := tr.chargeCopy(len(v.keys)); err != nil {
+			return err
+		}
 		for i, k := range v.keys {
 			if err := d.set(k, v.values[i]); err != nil {
 				return err
@@ -379,6 +392,9 @@ func fillPairs(d *pyDict, v any) error {
 		return nil
 	default:
 		return fmt.Errorf("%w: OrderedDict of a %s", ErrMalformed, describe(v))
+	}
+	if err := tr.chargeCopy(len(items)); err != nil {
+		return err
 	}
 	for _, it := range items {
 		p, ok := it.(pyTuple)
