@@ -1,13 +1,31 @@
 // Package kernels holds the float32 compute primitives the FLAVA model needs:
-// matrix multiplication (Sgemm, Linear), layer normalisation, softmax,
-// activations, 2-D convolution, max pooling and bicubic interpolation, all on
-// plain []float32 in row-major order.
+// matrix multiplication (Sgemm, Linear), layer normalisation (LayerNorm,
+// AddLayerNorm), softmax, activations (GELU and AddBiasGELU fast paths),
+// multi-head Attention, 2-D convolution, max pooling and bicubic
+// interpolation, all on plain []float32 in row-major order.
 //
-// Every routine has a plain-Go reference implementation; faster paths (assembly
-// for amd64) must produce results within float32 rounding of it and are tested
-// against it. Work is spread over one per-process pool of worker tokens
-// (SetThreads), so concurrent callers — for example several Beam bundles in one
-// worker process — share the cores instead of oversubscribing them.
+// Every routine has a plain-Go reference implementation (sgemmRef, geluRef,
+// layerNormRowRef, softmaxRowRef, attentionRef); the fast paths are tested
+// against them on odd sizes with guard bands. Sgemm is a packed, cache-blocked
+// GotoBLAS/BLIS-style loop nest (kc 256, mc 240, nc 1536) around a 6×16
+// register-blocked micro-kernel written in Go assembly for amd64 AVX2+FMA;
+// GELU's erfc and Softmax's exp are vectorised in the same file family. The
+// assembly is hand-written rather than generated (avo) to keep the module free
+// of a generator dependency; it is a few hundred lines with one macro per
+// inner step.
+//
+// Pure Go is always available: the build tag purego, any non-amd64
+// architecture, or a CPU without AVX2/FMA (detected at run time with
+// golang.org/x/sys/cpu) selects the portable micro-kernel and the float64
+// references. No cgo: Dataflow rebuilds workers with CGO_ENABLED=0 and its
+// container has no BLAS, so a BLAS binding would not survive deployment.
+//
+// Work is spread over one per-process pool of Threads()-1 worker goroutines
+// (SetThreads): a chunk goes to a worker only if one is idle, else it runs on
+// the caller, so concurrent callers — for example several Beam bundles in one
+// worker process — share the cores instead of oversubscribing them. The fast
+// kernels use pooled scratch and closure-free dispatch: in steady state they
+// do not allocate.
 //
 // This package imports only the standard library and golang.org/x/sys/cpu. It
 // does not know about tensors, shapes beyond what each call takes, or models.
