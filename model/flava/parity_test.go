@@ -3,6 +3,7 @@ package flava
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"sort"
@@ -346,6 +347,7 @@ func TestModelMatchesReference(t *testing.T) {
 func compareAll(t *testing.T, lm *loadedModels, fx *fixtureData, man manifest, names []string) {
 	results := map[string]map[string]*tensor.Tensor{}
 	compared := 0
+	worst, worstName := 0.0, "" // largest |diff| / (atol + rtol*|want|)
 	for _, name := range names {
 		mt := man.Tensors[name]
 		outs, ok := results[mt.Call]
@@ -381,9 +383,15 @@ func compareAll(t *testing.T, lm *loadedModels, fx *fixtureData, man manifest, n
 				name, at, got.Data[at], want.Data[at], atol, rtol, worst, wi)
 			continue
 		}
+		for i, g := range got.Data {
+			w := float64(want.Data[i])
+			if r := math.Abs(float64(g)-w) / (atol + rtol*math.Abs(w)); r > worst {
+				worst, worstName = r, name
+			}
+		}
 		compared++
 	}
-	t.Logf("compared %d tensors (%d calls) within tolerance", compared, len(results))
+	t.Logf("compared %d tensors (%d calls) within tolerance; worst |diff| is %.3f of its tolerance (%s)", compared, len(results), worst, worstName)
 	if compared != len(names) {
 		t.Errorf("%d of %d expected tensors matched", compared, len(names))
 	}
