@@ -30,6 +30,14 @@ func codebookLayouts() []codebookLayout {
 		{"model.safetensors image_codebook.", func(t *testing.T, dir string) *ImageCodebook {
 			return loadPretrainingCodebook(t, dir, "model.safetensors")
 		}},
+		{"LoadImageCodebook(FlavaForPreTraining dir)", func(t *testing.T, dir string) *ImageCodebook {
+			cb, err := LoadImageCodebook(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { cb.Close() })
+			return cb
+		}},
 		{"pytorch_model.bin image_codebook.", func(t *testing.T, dir string) *ImageCodebook {
 			return loadPretrainingCodebook(t, dir, "pytorch_model.bin")
 		}},
