@@ -9,8 +9,10 @@ import (
 	"github.com/flavabeam/flavabeam/model/tensor"
 )
 
-// Scoring: the documented way to use FLAVA for retrieval, image–text
-// matching, zero-shot classification and MIM labels.
+// Scorer is the documented way to use FLAVA for real work: retrieval
+// vectors, image–text similarity and contrastive logits, image–text matching
+// probabilities, zero-shot classification (ZeroShotClassifier) and, with the
+// image codebook, MIM labels (ImageCodebook.MIMLabels).
 //
 // What transformers users trip over (huggingface/transformers issues 18279,
 // 26064 and 26078), and what this API does instead:
@@ -29,10 +31,9 @@ import (
 // ImageVectors and TextVectors return exactly those normalised CLS
 // projections — the vectors FlavaForPreTraining's global contrastive head
 // multiplies — one []float32 of projection_dim per input row.
-
-// Scorer turns FLAVA encoders into retrieval vectors, similarities and match
-// probabilities. Build it with NewScorer or NewPretrainingScorer; it is
-// read-only and safe for concurrent use.
+//
+// Build a Scorer with NewScorer or NewPretrainingScorer; it is read-only and
+// safe for concurrent use.
 type Scorer struct {
 	// Model supplies the encoders, the projections and logit_scale.
 	Model *Model
