@@ -1,0 +1,175 @@
+package kafkaio
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Start positions for ReadConfig.StartFrom.
+const (
+	// StartEarliest starts at each partition's log start offset.
+	StartEarliest = "earliest"
+	// StartLatest starts at each partition's end offset (high watermark) at
+	// pipeline start: only records produced afterwards are read, so a bounded
+	// read from "latest" reads nothing.
+	StartLatest = "latest"
+	// StartCommitted starts at the offsets committed by ReadConfig.GroupID;
+	// partitions with no committed offset start at the earliest offset.
+	StartCommitted = "committed"
+	// StartTimestamp starts at the first offset whose timestamp is at or after
+	// ReadConfig.StartTime (the end offset when there is none).
+	StartTimestamp = "timestamp"
+)
+
+// Timestamp policies for ReadConfig.TimestampPolicy.
+const (
+	// TimestampLog uses the record's Kafka timestamp as its Beam event time.
+	TimestampLog = "log"
+	// TimestampProcessing uses the time the record was read.
+	TimestampProcessing = "processing"
+)
+
+// ReadConfig configures Read. The zero value (with Topics set) reads every
+// partition of the topics from the earliest offset up to the end offsets seen
+// at pipeline start.
+type ReadConfig struct {
+	ConnConfig
+
+	// Topics to read. Required.
+	Topics []string
+	// Partitions restricts the read to these partition numbers of every topic.
+	// Default nil: all partitions known at pipeline start. Partitions added
+	// later are not picked up.
+	Partitions []int
+	// StartFrom is StartEarliest (default ""), StartLatest, StartCommitted or
+	// StartTimestamp.
+	StartFrom string
+	// StartTime is the position for StartTimestamp. Default zero: required
+	// with StartTimestamp, ignored otherwise.
+	StartTime time.Time
+	// GroupID is the consumer group whose offsets StartCommitted reads and
+	// CommitOffsets writes. Default "": required by either.
+	GroupID string
+	// CommitOffsets commits the next offset to read for every partition to
+	// GroupID after each bundle is durable (bundle finalization). Default
+	// false. The commit is best effort: a failed commit is logged, and the
+	// next one covers it.
+	CommitOffsets bool
+	// Unbounded reads forever (a streaming source). Default false: bounded,
+	// the read stops at the end offsets seen at pipeline start.
+	Unbounded bool
+	// MaxFetchBytes caps the bytes of one fetch response. Default 8 MiB. A
+	// single larger record is still returned whole by the broker.
+	MaxFetchBytes int
+	// MaxWait is how long the broker may hold a fetch while no new record
+	// exists. Default 500ms.
+	MaxWait time.Duration
+	// ResumeDelay is how long an unbounded read waits before fetching again
+	// once it has caught up with a partition. Default 1s.
+	ResumeDelay time.Duration
+	// CheckpointInterval bounds one ProcessElement call of an unbounded read
+	// that is still busy; it then checkpoints so that bundles (and offset
+	// commits) complete. Default 5s.
+	CheckpointInterval time.Duration
+	// IdleLag: while an unbounded partition is idle (caught up), its
+	// watermark advances to now minus IdleLag. Records whose timestamp is
+	// older than that arriving later are late data. Default 2s.
+	IdleLag time.Duration
+	// TimestampPolicy is TimestampLog (default "") or TimestampProcessing.
+	TimestampPolicy string
+	// RetryTimeout: a bounded read retries failing fetches for this long
+	// before failing the bundle. Unbounded reads retry forever (each failure
+	// is logged and the partition resumes after ResumeDelay). Default 60s.
+	RetryTimeout time.Duration
+}
+
+// Validate reports the first invalid field, wrapping ErrConfig.
+func (c ReadConfig) Validate() error {
+	if err := c.ConnConfig.Validate(); err != nil {
+		return err
+	}
+	if len(c.Topics) == 0 {
+		return fmt.Errorf("%w: Topics is empty", ErrConfig)
+	}
+	for i, t := range c.Topics {
+		if t == "" {
+			return fmt.Errorf("%w: Topics[%d] is empty", ErrConfig, i)
+		}
+	}
+	for i, p := range c.Partitions {
+		if p < 0 {
+			return fmt.Errorf("%w: Partitions[%d] = %d is negative", ErrConfig, i, p)
+		}
+	}
+	switch strings.ToLower(c.StartFrom) {
+	case "", StartEarliest, StartLatest:
+	case StartCommitted:
+		if c.GroupID == "" {
+			return fmt.Errorf("%w: GroupID is empty but StartFrom is %q", ErrConfig, StartCommitted)
+		}
+	case StartTimestamp:
+		if c.StartTime.IsZero() {
+			return fmt.Errorf("%w: StartTime is zero but StartFrom is %q", ErrConfig, StartTimestamp)
+		}
+	default:
+		return fmt.Errorf("%w: StartFrom %q is not earliest, latest, committed or timestamp", ErrConfig, c.StartFrom)
+	}
+	if c.CommitOffsets && c.GroupID == "" {
+		return fmt.Errorf("%w: GroupID is empty but CommitOffsets is set", ErrConfig)
+	}
+	if c.MaxFetchBytes < 0 {
+		return fmt.Errorf("%w: MaxFetchBytes %d is negative", ErrConfig, c.MaxFetchBytes)
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{
+		{"MaxWait", c.MaxWait}, {"ResumeDelay", c.ResumeDelay}, {"CheckpointInterval", c.CheckpointInterval},
+		{"IdleLag", c.IdleLag}, {"RetryTimeout", c.RetryTimeout},
+	} {
+		if d.v < 0 {
+			return fmt.Errorf("%w: %s %v is negative", ErrConfig, d.name, d.v)
+		}
+	}
+	switch strings.ToLower(c.TimestampPolicy) {
+	case "", TimestampLog, TimestampProcessing:
+	default:
+		return fmt.Errorf("%w: TimestampPolicy %q is not log or processing", ErrConfig, c.TimestampPolicy)
+	}
+	return nil
+}
+
+// withDefaults returns c with every zero field replaced by its default.
+func (c ReadConfig) withDefaults() ReadConfig {
+	if len(c.Brokers) == 0 {
+		c.Brokers = []string{DefaultBroker}
+	}
+	c.StartFrom = strings.ToLower(c.StartFrom)
+	if c.StartFrom == "" {
+		c.StartFrom = StartEarliest
+	}
+	if c.MaxFetchBytes == 0 {
+		c.MaxFetchBytes = 8 << 20
+	}
+	if c.MaxWait == 0 {
+		c.MaxWait = 500 * time.Millisecond
+	}
+	if c.ResumeDelay == 0 {
+		c.ResumeDelay = time.Second
+	}
+	if c.CheckpointInterval == 0 {
+		c.CheckpointInterval = 5 * time.Second
+	}
+	if c.IdleLag == 0 {
+		c.IdleLag = 2 * time.Second
+	}
+	c.TimestampPolicy = strings.ToLower(c.TimestampPolicy)
+	if c.TimestampPolicy == "" {
+		c.TimestampPolicy = TimestampLog
+	}
+	if c.RetryTimeout == 0 {
+		c.RetryTimeout = 60 * time.Second
+	}
+	return c
+}
