@@ -10,7 +10,6 @@ import (
 	"testing"
 )
 
-
 func readPILRGB(t testing.TB, path string) *RGB {
 	b, err := os.ReadFile(path)
 	if err != nil {

@@ -217,12 +217,18 @@ func resampleHorizontal(dst []uint8, dstW int, src []uint8, srcW, rowOffset, row
 			k := c.k[xx*ks : xx*ks+n]
 			s := srow[xmin*3 : (xmin+n)*3]
 			ss0, ss1, ss2 := half, half, half
-			for x, w := range k {
-				p := s[x*3 : x*3+3 : x*3+3]
-				wi := int(w)
-				ss0 += int(p[0]) * wi
-				ss1 += int(p[1]) * wi
-				ss2 += int(p[2]) * wi
+			for len(k) >= 2 && len(s) >= 6 {
+				w0, w1 := int(k[0]), int(k[1])
+				ss0 += int(s[0])*w0 + int(s[3])*w1
+				ss1 += int(s[1])*w0 + int(s[4])*w1
+				ss2 += int(s[2])*w0 + int(s[5])*w1
+				k, s = k[2:], s[6:]
+			}
+			if len(k) == 1 && len(s) >= 3 {
+				w0 := int(k[0])
+				ss0 += int(s[0]) * w0
+				ss1 += int(s[1]) * w0
+				ss2 += int(s[2]) * w0
 			}
 			d := drow[xx*3 : xx*3+3 : xx*3+3]
 			d[0] = clip8(ss0)
