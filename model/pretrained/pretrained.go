@@ -1,0 +1,281 @@
+package pretrained
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/flavabeam/flavabeam/model/checkpoint"
+	"github.com/flavabeam/flavabeam/model/flava"
+	"github.com/flavabeam/flavabeam/model/hub"
+	"github.com/flavabeam/flavabeam/model/imageproc"
+	"github.com/flavabeam/flavabeam/model/tokenizer"
+)
+
+// Well-known sources.
+const (
+	// TinyRandom is the built-in model: a tiny FLAVA with deterministic random
+	// weights and a small generated vocabulary. Its outputs are meaningless;
+	// it exists so that pipelines run with no download.
+	TinyRandom = "tiny-random"
+	// FlavaFull is Meta's released checkpoint on the Hub.
+	FlavaFull = "facebook/flava-full"
+	// FlavaCodebook is the standalone image codebook on the Hub.
+	FlavaCodebook = "facebook/flava-image-codebook"
+)
+
+// ErrSource is wrapped by errors about an unusable model source.
+var ErrSource = errors.New("pretrained: unusable model source")
+
+// Options configure Load. The zero value works.
+type Options struct {
+	// Hub configures cache lookups and downloads (zero: from the
+	// environment, see hub.Options).
+	Hub hub.Options
+	// NeedCodebook makes Load fail unless an image codebook is available:
+	// from the checkpoint itself (image_codebook.*), else from
+	// CodebookSource. Default false (the codebook is loaded when present).
+	NeedCodebook bool
+	// CodebookSource is where to find a codebook the main checkpoint lacks:
+	// a directory or Hub id. Default FlavaCodebook.
+	CodebookSource string
+	// MaxPixels caps decoded image size (width×height). Default
+	// imageproc.DefaultMaxPixels.
+	MaxPixels int64
+	// IgnoreOrientation stops EXIF orientation from being applied (the
+	// behaviour of transformers given an already-open PIL image). Default
+	// false: applied, as transformers does for images it opens from files.
+	IgnoreOrientation bool
+}
+
+// Bundle is everything needed to run FLAVA on raw records.
+type Bundle struct {
+	// ID names the source in outputs ("facebook/flava-full", a path, "tiny-random").
+	ID string
+	// Dir is the local directory the files came from ("" for TinyRandom).
+	Dir string
+	// Model is FlavaForPreTraining. Its ITMHead is nil when the checkpoint
+	// is a plain FlavaModel (then ITM scores are unavailable) and its
+	// ImageCodebook is nil when no codebook was found.
+	Model *flava.ForPreTraining
+	// Scorer computes retrieval vectors, similarities, ITM and zero-shot.
+	Scorer *flava.Scorer
+	// Images decodes and preprocesses images as FlavaImageProcessor does.
+	Images *imageproc.Processor
+	// Tokenizer is the checkpoint's BERT tokenizer.
+	Tokenizer *tokenizer.Tokenizer
+	// Meaningless is true for TinyRandom: its vectors carry no information.
+	Meaningless bool
+	// Bytes is the size of the weights in memory (float32).
+	Bytes int64
+
+	closers []func() error
+}
+
+// Codebook returns the image codebook, or nil.
+func (b *Bundle) Codebook() *flava.ImageCodebook { return b.Model.ImageCodebook }
+
+// Close releases memory-mapped checkpoints.
+func (b *Bundle) Close() error {
+	var errs []error
+	for _, c := range b.closers {
+		errs = append(errs, c())
+	}
+	b.closers = nil
+	return errors.Join(errs...)
+}
+
+// Load resolves source and loads its bundle. A source that names an existing
+// directory is read from disk; "tiny-random" builds the built-in model; any
+// other "org/name" is looked up in the Hugging Face cache and downloaded when
+// missing (unless offline).
+func Load(ctx context.Context, source string, opts Options) (*Bundle, error) {
+	switch {
+	case source == "":
+		return nil, fmt.Errorf("%w: empty model source", ErrSource)
+	case source == TinyRandom:
+		return loadTiny(opts)
+	}
+	if st, err := os.Stat(source); err == nil {
+		if !st.IsDir() {
+			return nil, fmt.Errorf("%w: %s is a file; give the model directory (config.json beside the weights)", ErrSource, source)
+		}
+		return loadDir(ctx, source, source, opts)
+	}
+	if !hub.ValidRepoID(source) {
+		return nil, fmt.Errorf("%w: %q is neither a directory nor a Hub id (org/name) nor %q", ErrSource, source, TinyRandom)
+	}
+	dir, err := DownloadModel(ctx, source, opts.Hub)
+	if err != nil {
+		return nil, err
+	}
+	return loadDir(ctx, source, dir, opts)
+}
+
+// weightFiles are the names tried in order, as transformers does.
+var weightFiles = []string{"model.safetensors", "model.safetensors.index.json", "pytorch_model.bin", "pytorch_model.bin.index.json"}
+
+// DownloadModel makes sure the files a FLAVA model needs (config, weights,
+// tokenizer and preprocessor files the repository has) are in the Hugging
+// Face cache and returns the snapshot directory.
+func DownloadModel(ctx context.Context, repoID string, opts hub.Options) (string, error) {
+	opts = opts.FromEnv()
+	if opts.Offline {
+		snap, ok := opts.CachedSnapshot(repoID, "config.json")
+		if !ok {
+			return "", fmt.Errorf("%w: %s (cache %s)", hub.ErrOffline, repoID, opts.CacheDir)
+		}
+		return snap, nil
+	}
+	info, err := hub.Info(ctx, repoID, opts)
+	if err != nil {
+		return "", err
+	}
+	have := map[string]bool{}
+	for _, f := range info.Files {
+		have[f.Name] = true
+	}
+	want := []string{"config.json"}
+	for _, f := range []string{"preprocessor_config.json", "tokenizer.json", "vocab.txt", "tokenizer_config.json", "special_tokens_map.json"} {
+		if have[f] {
+			want = append(want, f)
+		}
+	}
+	weights := ""
+	for _, f := range weightFiles {
+		if have[f] {
+			weights = f
+			break
+		}
+	}
+	if weights == "" {
+		return "", fmt.Errorf("%w: %s has none of %v", ErrSource, repoID, weightFiles)
+	}
+	want = append(want, weights)
+	if strings.HasSuffix(weights, ".index.json") {
+		prefix := strings.TrimSuffix(weights, ".index.json")
+		stem := strings.TrimSuffix(prefix, filepath.Ext(prefix))
+		for _, f := range info.Files {
+			if strings.HasPrefix(f.Name, stem+"-") && strings.HasSuffix(f.Name, filepath.Ext(prefix)) {
+				want = append(want, f.Name)
+			}
+		}
+	}
+	return hub.Download(ctx, repoID, want, opts)
+}
+
+func loadDir(ctx context.Context, id, dir string, opts Options) (*Bundle, error) {
+	b := &Bundle{ID: id, Dir: dir}
+	m, err := flava.LoadForPreTraining(dir)
+	if err == nil {
+		b.closers = append(b.closers, m.Close)
+	} else if errors.Is(err, checkpoint.ErrBind) {
+		// A FlavaModel checkpoint (no pretraining heads): keep what we can.
+		var base *flava.Model
+		if base, err = flava.LoadModel(dir); err == nil {
+			m = &flava.ForPreTraining{Flava: base, Config: base.Config}
+			b.closers = append(b.closers, base.Source.Close)
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("pretrained: loading %s: %w", dir, err)
+	}
+	b.Model = m
+	if m.ImageCodebook == nil && (opts.NeedCodebook || opts.CodebookSource != "") {
+		cb, err := loadCodebook(ctx, opts)
+		if err != nil {
+			b.Close()
+			return nil, err
+		}
+		m.ImageCodebook = cb
+	}
+	if b.Images, err = imageProcessor(dir, opts); err != nil {
+		b.Close()
+		return nil, err
+	}
+	if b.Tokenizer, err = tokenizer.LoadDir(dir); err != nil {
+		b.Close()
+		return nil, fmt.Errorf("pretrained: tokenizer of %s: %w", dir, err)
+	}
+	b.finish()
+	return b, nil
+}
+
+func loadCodebook(ctx context.Context, opts Options) (*flava.ImageCodebook, error) {
+	src := opts.CodebookSource
+	if src == "" {
+		src = FlavaCodebook
+	}
+	dir := src
+	if _, err := os.Stat(src); err != nil {
+		if !hub.ValidRepoID(src) {
+			return nil, fmt.Errorf("%w: codebook source %q is neither a directory nor a Hub id", ErrSource, src)
+		}
+		h := opts.Hub.FromEnv()
+		if snap, ok := h.CachedSnapshot(src, "config.json"); ok {
+			dir = snap
+		} else {
+			info, err := hub.Info(ctx, src, h)
+			if err != nil {
+				return nil, fmt.Errorf("pretrained: codebook %s: %w", src, err)
+			}
+			want := []string{"config.json"}
+			for _, f := range info.Files {
+				for _, w := range weightFiles {
+					if f.Name == w {
+						want = append(want, w)
+					}
+				}
+			}
+			if len(want) == 1 {
+				return nil, fmt.Errorf("%w: codebook %s has no weights", ErrSource, src)
+			}
+			if dir, err = hub.Download(ctx, src, want[:2], h); err != nil {
+				return nil, fmt.Errorf("pretrained: codebook %s: %w", src, err)
+			}
+		}
+	}
+	cb, err := flava.LoadImageCodebook(dir)
+	if err != nil {
+		return nil, fmt.Errorf("pretrained: codebook %s: %w", src, err)
+	}
+	return cb, nil
+}
+
+func imageProcessor(dir string, opts Options) (*imageproc.Processor, error) {
+	var cfg imageproc.Config
+	path := filepath.Join(dir, "preprocessor_config.json")
+	if _, err := os.Stat(path); err == nil {
+		if cfg, err = imageproc.LoadConfig(path); err != nil {
+			return nil, fmt.Errorf("pretrained: %w", err)
+		}
+	}
+	return newImageProcessor(cfg, opts)
+}
+
+func newImageProcessor(cfg imageproc.Config, opts Options) (*imageproc.Processor, error) {
+	if opts.MaxPixels > 0 {
+		cfg.MaxPixels = opts.MaxPixels
+	}
+	if opts.IgnoreOrientation {
+		cfg.IgnoreOrientation = true
+	}
+	p, err := imageproc.NewProcessor(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("pretrained: image processor: %w", err)
+	}
+	return p, nil
+}
+
+// finish derives the scorer and the weight size.
+func (b *Bundle) finish() {
+	if b.Model.ITMHead != nil {
+		b.Scorer = flava.NewPretrainingScorer(b.Model)
+	} else {
+		b.Scorer = flava.NewScorer(b.Model.Flava)
+	}
+	b.Bytes = 4 * b.Model.NumParameters()
+}
