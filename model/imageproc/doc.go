@@ -32,7 +32,18 @@
 // per-byte difference from PIL's decode is 3 (about 4% of bytes differ at
 // all), enforced by TestDecodeMatchesPIL. Lossy WebP (VP8) goes through
 // Go's x/image/vp8 planes and the same libjpeg colour path, not libwebp's
-// upsampler: not measured against PIL (no fixture).
+// own upsampler and YUV conversion: on testdata/pil_decode/lossy.webp the
+// largest difference from PIL is 21 (most bytes differ by 1-3), enforced by
+// TestDecodeModesMatchPIL. Reproducing libwebp's UpsampleRgbLinePair and
+// VP8YUVToR/G/B would make it exact (x/image/vp8 is a port of libwebp's
+// decoder); not done yet.
+//
+// # Speed
+//
+// A 640×480 JPEG through Decode and both paths (224 bicubic + 112 Lanczos,
+// normalised) costs about 15.8 ms of one core (≈ 63 images/s; PIL: 56.5),
+// of which Go's JPEG decode is about 8 ms; from decoded pixels about 7 ms
+// (≈ 140 images/s; PIL: 71.6). See BenchmarkPreprocessJPEG.
 //
 // # Orientation
 //
