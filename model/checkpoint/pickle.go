@@ -433,8 +433,7 @@ func (u *unpickler) step(op byte) error {
 		}
 		u.push(f)
 	case opBinUnicode, opShortBinUnicod, opBinUnicode8, opBinString, opShortBinString:
-		width := map[byte]int{opBinUnicode: 4, opShortBinUnicod: 1, opBinUnicode8: 8, opBinString: 4, opShortBinString: 1}[op]
-		n, err := u.readLen(width)
+		n, err := u.readLen(lengthWidth(op))
 		if err != nil {
 			return err
 		}
@@ -464,8 +463,7 @@ func (u *unpickler) step(op byte) error {
 		}
 		u.push(s)
 	case opBinBytes, opShortBinBytes, opBinBytes8, opByteArray8:
-		width := map[byte]int{opBinBytes: 4, opShortBinBytes: 1, opBinBytes8: 8, opByteArray8: 8}[op]
-		n, err := u.readLen(width)
+		n, err := u.readLen(lengthWidth(op))
 		if err != nil {
 			return err
 		}
@@ -771,6 +769,17 @@ func (u *unpickler) step(op byte) error {
 		return u.errf("unknown opcode 0x%02x", op)
 	}
 	return nil
+}
+
+// lengthWidth is the size of the length prefix of a counted string opcode.
+func lengthWidth(op byte) int {
+	switch op {
+	case opShortBinUnicod, opShortBinString, opShortBinBytes:
+		return 1
+	case opBinUnicode8, opBinBytes8, opByteArray8:
+		return 8
+	}
+	return 4
 }
 
 func (u *unpickler) appendTo(items []any) error {
