@@ -13,7 +13,6 @@ type scratch struct {
 	low   []byte // lowercased word (slow path)
 	nfd   []byte // normalized word (slow path)
 	piece []byte // current punctuation-delimited piece
-	runes []rune
 	ids   []int32
 	ids2  []int32
 }
@@ -49,16 +48,14 @@ func isPySpace(r rune) bool {
 	return unicode.IsSpace(r) || (r >= 0x1c && r <= 0x1f)
 }
 
-// isControl is HF _is_control: category C* (Cc, Cf, Co, Cs and unassigned Cn)
-// except \t \n \r.
+// isControl is the BertNormalizer control test: categories Cc, Cf, Co, Cs,
+// except \t \n \r. Unassigned code points (Cn) are kept, as the Rust
+// normalizer (BertTokenizerFast) keeps them; HF's Python tokenizer drops them.
 func isControl(r rune) bool {
 	if r == '\t' || r == '\n' || r == '\r' {
 		return false
 	}
-	if unicode.In(r, unicode.Cc, unicode.Cf, unicode.Co, unicode.Cs) {
-		return true
-	}
-	return !unicode.In(r, unicode.L, unicode.M, unicode.N, unicode.P, unicode.S, unicode.Z)
+	return unicode.In(r, unicode.Cc, unicode.Cf, unicode.Co, unicode.Cs)
 }
 
 // isPunct is HF _is_punctuation: the four ASCII symbol ranges plus category P*.
@@ -69,76 +66,45 @@ func isPunct(r rune) bool {
 	return unicode.In(r, unicode.P)
 }
 
-// isChinese is HF _is_chinese_char (CJK Unified Ideographs blocks).
+// isChinese is the BertNormalizer CJK test (CJK Unified Ideographs blocks).
+// The Rust normalizer of BertTokenizerFast starts Extension E at U+2B920
+// where the Python tokenizer starts it at U+2B820; the fast one is followed,
+// so U+2B820..U+2B91F stay inside words.
 func isChinese(r rune) bool {
 	return (r >= 0x4E00 && r <= 0x9FFF) ||
 		(r >= 0x3400 && r <= 0x4DBF) ||
 		(r >= 0x20000 && r <= 0x2A6DF) ||
 		(r >= 0x2A700 && r <= 0x2B73F) ||
 		(r >= 0x2B740 && r <= 0x2B81F) ||
-		(r >= 0x2B820 && r <= 0x2CEAF) ||
+		(r >= 0x2B920 && r <= 0x2CEAF) ||
 		(r >= 0xF900 && r <= 0xFAFF) ||
 		(r >= 0x2F800 && r <= 0x2FA1F)
 }
 
-// isCased is Unicode's Cased property (Lu, Ll, Lt, Other_Lowercase,
-// Other_Uppercase), used by the Final_Sigma rule.
-func isCased(r rune) bool {
-	return unicode.In(r, unicode.Lu, unicode.Ll, unicode.Lt, unicode.Other_Lowercase, unicode.Other_Uppercase)
-}
-
-// isCaseIgnorable approximates Unicode's Case_Ignorable property: Mn, Me, Cf,
-// Lm, Sk and the Word_Break MidLetter / MidNumLet / Single_Quote characters.
-func isCaseIgnorable(r rune) bool {
-	switch r {
-	case '\'', '.', ':', 0xB7, 0x387, 0x55F, 0x5F4, 0x2018, 0x2019, 0x2024, 0x2027, 0xFE13, 0xFE52, 0xFE55, 0xFF07, 0xFF0E, 0xFF1A:
-		return true
-	}
-	return unicode.In(r, unicode.Mn, unicode.Me, unicode.Cf, unicode.Lm, unicode.Sk)
-}
-
-// appendLower appends Python's str.lower() of word: full lowercase mapping
-// (U+0130 → "i\u0307") and Final_Sigma for U+03A3.
-func appendLower(dst []byte, word []rune) []byte {
-	for i, r := range word {
-		switch {
-		case r < utf8.RuneSelf:
-			if 'A' <= r && r <= 'Z' {
-				r += 'a' - 'A'
+// appendLower appends the lowercase of word, code point by code point, as
+// both HF implementations do (the slow one lowercases each character through
+// a regex before its basic tokenizer; the Rust normalizer maps each char):
+// full mapping (U+0130 → "i\u0307"), and no Final_Sigma rule, so Σ is always σ.
+func appendLower(dst []byte, word []byte) []byte {
+	for i := 0; i < len(word); {
+		c := word[i]
+		if c < utf8.RuneSelf {
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
 			}
-			dst = append(dst, byte(r))
+			dst = append(dst, c)
+			i++
 			continue
-		case r == 0x130:
+		}
+		r, n := utf8.DecodeRune(word[i:])
+		i += n
+		if r == 0x130 {
 			dst = append(dst, 'i', 0xCC, 0x87)
 			continue
-		case r == 0x3A3:
-			r = 0x3C3
-			if finalSigma(word, i) {
-				r = 0x3C2
-			}
-		default:
-			r = unicode.ToLower(r)
 		}
-		dst = utf8.AppendRune(dst, r)
+		dst = utf8.AppendRune(dst, unicode.ToLower(r))
 	}
 	return dst
-}
-
-// finalSigma reports whether the capital sigma at word[i] ends a word:
-// preceded by a cased letter and not followed by one (skipping case-ignorables).
-func finalSigma(word []rune, i int) bool {
-	j := i - 1
-	for j >= 0 && isCaseIgnorable(word[j]) {
-		j--
-	}
-	if j < 0 || !isCased(word[j]) {
-		return false
-	}
-	j = i + 1
-	for j < len(word) && isCaseIgnorable(word[j]) {
-		j++
-	}
-	return j == len(word) || !isCased(word[j])
 }
 
 // tokenizeText appends the WordPiece ids of text (no special tokens added) to
@@ -262,19 +228,13 @@ func (t *Tokenizer) asciiWord(dst []int32, word []byte, s *scratch) []int32 {
 	return dst
 }
 
-// unicodeWord handles a word holding non-ASCII text: Python lower(), NFD and
+// unicodeWord handles a word holding non-ASCII text: lowercase, NFD and
 // Mn stripping (or NFC when neither lowercasing nor stripping, as HF's
 // BasicTokenizer normalizes to NFC first), punctuation split, WordPiece.
 func (t *Tokenizer) unicodeWord(dst []int32, word []byte, s *scratch) []int32 {
 	w := word
 	if t.cfg.lowercase() {
-		s.runes = s.runes[:0]
-		for i := 0; i < len(w); {
-			r, n := utf8.DecodeRune(w[i:])
-			s.runes = append(s.runes, r)
-			i += n
-		}
-		s.low = appendLower(s.low[:0], s.runes)
+		s.low = appendLower(s.low[:0], w)
 		w = s.low
 	}
 	if t.cfg.stripAccents() {

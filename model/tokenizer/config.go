@@ -134,8 +134,9 @@ const (
 type Truncation uint8
 
 const (
-	// TruncLongestFirst removes tokens one at a time from the longer sequence
-	// (from the second on ties), HF truncation=True / "longest_first".
+	// TruncLongestFirst shortens the longer sequence first, as
+	// BertTokenizerFast's truncation=True / "longest_first": both end up with
+	// half the room when both are long, the second taking an odd token.
 	TruncLongestFirst Truncation = iota
 	// TruncNone keeps every token.
 	TruncNone

@@ -133,16 +133,31 @@ func (t *Tokenizer) encode(e *Encoding, a, b string, pair bool, opts EncodeOptio
 			if !pair {
 				ida = ida[:len(ida)-remove]
 			} else {
-				// HF truncate_sequences, longest_first: one token at a time
-				// from the longer sequence, from the second on ties.
+				// longest_first as BertTokenizerFast (tokenizers'
+				// truncate_encodings): the shorter keeps min(len, room/2)
+				// or more when the other leaves room; an odd token of room
+				// goes to the second sequence on ties. For an even room this
+				// equals HF Python's one-token-at-a-time loop; for an odd
+				// room the Python loop gives the extra token to the first.
+				room := maxLen - specials
 				la, lb := len(ida), len(idb)
-				for ; remove > 0; remove-- {
-					if la > lb {
-						la--
-					} else {
-						lb--
-					}
+				n1, n2, swap := la, lb, la > lb
+				if swap {
+					n1, n2 = lb, la
 				}
+				if n1 > room {
+					n2 = n1
+				} else {
+					n2 = max(n1, room-n1)
+				}
+				if n1+n2 > room {
+					n1 = room / 2
+					n2 = n1 + room%2
+				}
+				if swap {
+					n1, n2 = n2, n1
+				}
+				la, lb = min(la, n1), min(lb, n2)
 				ida, idb = ida[:la], idb[:lb]
 			}
 		}
