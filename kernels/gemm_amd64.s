@@ -120,3 +120,76 @@ noload:
 	STOREROW(Y14, Y15)
 	VZEROUPPER
 	RET
+
+// TRANSPOSE8(base, doff): load an 8×8 block — eight rows of B (stride R8,
+// R9 = 3·R8, R10 = base + 4·R8) — transpose it in registers and store column
+// k of the block as 8 floats at doff + 64·k (DI), i.e. one k step of the
+// packed panel each.
+#define TRANSPOSE8(base, doff) \
+	LEAQ (base)(R8*4), R10; \
+	VMOVUPS (base), Y0; \
+	VMOVUPS (base)(R8*1), Y1; \
+	VMOVUPS (base)(R8*2), Y2; \
+	VMOVUPS (base)(R9*1), Y3; \
+	VMOVUPS (R10), Y4; \
+	VMOVUPS (R10)(R8*1), Y5; \
+	VMOVUPS (R10)(R8*2), Y6; \
+	VMOVUPS (R10)(R9*1), Y7; \
+	VUNPCKLPS Y1, Y0, Y8; \
+	VUNPCKHPS Y1, Y0, Y9; \
+	VUNPCKLPS Y3, Y2, Y10; \
+	VUNPCKHPS Y3, Y2, Y11; \
+	VUNPCKLPS Y5, Y4, Y12; \
+	VUNPCKHPS Y5, Y4, Y13; \
+	VUNPCKLPS Y7, Y6, Y14; \
+	VUNPCKHPS Y7, Y6, Y15; \
+	VSHUFPS $0x44, Y10, Y8, Y0; \
+	VSHUFPS $0xEE, Y10, Y8, Y1; \
+	VSHUFPS $0x44, Y11, Y9, Y2; \
+	VSHUFPS $0xEE, Y11, Y9, Y3; \
+	VSHUFPS $0x44, Y14, Y12, Y4; \
+	VSHUFPS $0xEE, Y14, Y12, Y5; \
+	VSHUFPS $0x44, Y15, Y13, Y6; \
+	VSHUFPS $0xEE, Y15, Y13, Y7; \
+	VPERM2F128 $0x20, Y4, Y0, Y8; \
+	VMOVUPS Y8, doff(DI); \
+	VPERM2F128 $0x20, Y5, Y1, Y8; \
+	VMOVUPS Y8, doff+64(DI); \
+	VPERM2F128 $0x20, Y6, Y2, Y8; \
+	VMOVUPS Y8, doff+128(DI); \
+	VPERM2F128 $0x20, Y7, Y3, Y8; \
+	VMOVUPS Y8, doff+192(DI); \
+	VPERM2F128 $0x31, Y4, Y0, Y8; \
+	VMOVUPS Y8, doff+256(DI); \
+	VPERM2F128 $0x31, Y5, Y1, Y8; \
+	VMOVUPS Y8, doff+320(DI); \
+	VPERM2F128 $0x31, Y6, Y2, Y8; \
+	VMOVUPS Y8, doff+384(DI); \
+	VPERM2F128 $0x31, Y7, Y3, Y8; \
+	VMOVUPS Y8, doff+448(DI)
+
+// func packBT16AVX2(dst, src *float32, ldb, kb8 int)
+// Packs a 16-row panel of a transposed B (rows src, src+ldb, …, 15 of them
+// after the first; kb8 columns, a multiple of 8) into dst as kb8 steps of 16
+// floats: dst[p·16+j] = src[j·ldb+p].
+TEXT ·packBT16AVX2(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ ldb+16(FP), R8
+	SHLQ $2, R8
+	LEAQ (R8)(R8*2), R9
+	MOVQ kb8+24(FP), CX
+	SHRQ $3, CX
+	JZ pdone
+	LEAQ (SI)(R8*8), R11
+ploop:
+	TRANSPOSE8(SI, 0)
+	TRANSPOSE8(R11, 32)
+	ADDQ $32, SI
+	ADDQ $32, R11
+	ADDQ $512, DI
+	DECQ CX
+	JNZ ploop
+pdone:
+	VZEROUPPER
+	RET

@@ -213,6 +213,10 @@ func packB(dst []float32, transB bool, b []float32, ldb, pc, kb, jc, nb int) {
 			continue
 		}
 		// op(B)[p][j] = b[j*ldb+p]: PyTorch Linear weights, one row per output.
+		p0 := 0
+		if nrb == gemmNR && packBT16(d, b[(jc+jr)*ldb+pc:], ldb, kb&^7) {
+			p0 = kb &^ 7 // the assembly packed whole 8×8 blocks
+		}
 		// Four source rows at a time keep four read streams going.
 		j := 0
 		for ; j+4 <= nrb; j += 4 {
@@ -220,15 +224,15 @@ func packB(dst []float32, transB bool, b []float32, ldb, pc, kb, jc, nb int) {
 			r1 := b[(jc+jr+j+1)*ldb+pc:][:kb]
 			r2 := b[(jc+jr+j+2)*ldb+pc:][:kb]
 			r3 := b[(jc+jr+j+3)*ldb+pc:][:kb]
-			for p := range r0 {
+			for p := p0; p < kb; p++ {
 				dp := (*[4]float32)(d[p*gemmNR+j:])
 				dp[0], dp[1], dp[2], dp[3] = r0[p], r1[p], r2[p], r3[p]
 			}
 		}
 		for ; j < nrb; j++ {
 			row := b[(jc+jr+j)*ldb+pc:][:kb]
-			for p, v := range row {
-				d[p*gemmNR+j] = v
+			for p := p0; p < kb; p++ {
+				d[p*gemmNR+j] = row[p]
 			}
 		}
 		if nrb < gemmNR {

@@ -110,3 +110,24 @@ func expShiftSum(x []float32, shift float32) float32 {
 	}
 	return sum
 }
+
+// packBT16AVX2 transposes 8×8 blocks in YMM registers to pack a full
+// 16-column panel of B from PyTorch's out×in weight layout; it replaced a
+// scalar gather that took 16 % of Sgemm 197×768×3072 (see
+// BENCHMARKS.kernels.md).
+//
+//go:noescape
+func packBT16AVX2(dst, src *float32, ldb, kb8 int)
+
+// packBT16 packs dst[p·16+j] = src[j·ldb+p] for p < kb8 (kb8 a multiple of 8)
+// and reports whether it could.
+func packBT16(dst, src []float32, ldb, kb8 int) bool {
+	if !hasAVX2FMA || kb8 == 0 {
+		return false
+	}
+	if len(dst) < kb8*gemmNR || len(src) < (gemmNR-1)*ldb+kb8 {
+		panic(fmt.Sprintf("kernels: packBT16 dst=%d src=%d ldb=%d kb=%d", len(dst), len(src), ldb, kb8))
+	}
+	packBT16AVX2(&dst[0], &src[0], ldb, kb8)
+	return true
+}

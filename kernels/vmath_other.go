@@ -6,3 +6,5 @@ func geluVec(x []float32) bool           { return false }
 func biasGeluVec(x, bias []float32) bool { return false }
 
 func expShiftSum(x []float32, shift float32) float32 { return expShiftSumGo(x, shift) }
+
+func packBT16(dst, src []float32, ldb, kb8 int) bool { return false }
