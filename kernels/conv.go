@@ -111,15 +111,14 @@ func im2col(cols, in []float32, p Conv2DParams, ow, sh, sw, pix0, pc int) {
 					srcRow := plane[iy*p.InW : (iy+1)*p.InW]
 					if sw == 1 {
 						// ix = x - PadW + kx: one run of in-range pixels, zeros around it.
-						off := kx - p.PadW
-						for x := range dstRow {
-							ix := x0 + x + off
-							if ix < 0 || ix >= p.InW {
-								dstRow[x] = 0
-							} else {
-								dstRow[x] = srcRow[ix]
-							}
+						off := x0 + kx - p.PadW // ix = x + off
+						lo := min(max(-off, 0), span)
+						hi := max(min(p.InW-off, span), lo)
+						clear(dstRow[:lo])
+						if hi > lo {
+							copy(dstRow[lo:hi], srcRow[lo+off:hi+off])
 						}
+						clear(dstRow[hi:])
 						continue
 					}
 					for x := range dstRow {

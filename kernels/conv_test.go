@@ -48,6 +48,7 @@ func TestConv2DMatchesNaive(t *testing.T) {
 		{Batch: 2, InC: 9, InH: 7, InW: 5, OutC: 4, KH: 1, KW: 1},                     // 1×1 fast path
 		{Batch: 1, InC: 4, InH: 15, InW: 14, OutC: 3, KH: 3, KW: 2, StrideH: 2, StrideW: 3, PadH: 2, PadW: 1},
 		{Batch: 1, InC: 64, InH: 48, InW: 48, OutC: 8, KH: 3, KW: 3, PadH: 1, PadW: 1}, // crosses im2col blocks
+		{Batch: 1, InC: 2, InH: 3, InW: 2, OutC: 3, KH: 5, KW: 7, PadH: 2, PadW: 3},    // kernel wider than the image
 		{Batch: 0, InC: 1, InH: 4, InW: 4, OutC: 1, KH: 1, KW: 1},
 	} {
 		t.Run(fmt.Sprintf("%+v", p), func(t *testing.T) {
