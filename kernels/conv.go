@@ -1,18 +1,59 @@
 package kernels
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"sync"
 )
 
 // Conv2DParams describes a 2-D convolution over NCHW input with OIHW weights,
-// torch.nn.Conv2d's layouts (groups = 1, dilation = 1, zero padding).
+// torch.nn.Conv2d's layouts (groups = 1, dilation = 1, zero padding). The zero
+// value is not a valid convolution (sizes must be set); Validate says which
+// field is wrong.
 type Conv2DParams struct {
-	Batch, InC, InH, InW int
-	OutC, KH, KW         int
-	StrideH, StrideW     int // 0 means 1
-	PadH, PadW           int
+	Batch int // images in src and dst; 0 is allowed (nothing to do)
+	InC   int // input channels; required, > 0
+	InH   int // input height; required, > 0
+	InW   int // input width; required, > 0
+	OutC  int // output channels (rows of w); required, > 0
+	KH    int // kernel height; required, > 0
+	KW    int // kernel width; required, > 0
+
+	StrideH int // vertical stride; default (0) 1
+	StrideW int // horizontal stride; default (0) 1
+	PadH    int // zero rows added above and below; default 0
+	PadW    int // zero columns added left and right; default 0
+}
+
+// ErrInvalidParams is wrapped by the errors of Conv2DParams.Validate.
+var ErrInvalidParams = errors.New("kernels: invalid parameters")
+
+// Validate reports the first field that makes p unusable, naming it, wrapped
+// around ErrInvalidParams. Conv2D itself panics on such parameters (a
+// programmer error); callers building params from untrusted configs should
+// call Validate first.
+func (p Conv2DParams) Validate() error {
+	for _, f := range []struct {
+		name string
+		v    int
+		min  int
+	}{
+		{"Batch", p.Batch, 0}, {"InC", p.InC, 1}, {"InH", p.InH, 1}, {"InW", p.InW, 1},
+		{"OutC", p.OutC, 1}, {"KH", p.KH, 1}, {"KW", p.KW, 1},
+		{"StrideH", p.StrideH, 0}, {"StrideW", p.StrideW, 0}, {"PadH", p.PadH, 0}, {"PadW", p.PadW, 0},
+	} {
+		if f.v < f.min {
+			return fmt.Errorf("%w: Conv2DParams.%s = %d, want >= %d", ErrInvalidParams, f.name, f.v, f.min)
+		}
+	}
+	if p.OutH() <= 0 {
+		return fmt.Errorf("%w: Conv2DParams.KH = %d exceeds InH+2·PadH = %d", ErrInvalidParams, p.KH, p.InH+2*p.PadH)
+	}
+	if p.OutW() <= 0 {
+		return fmt.Errorf("%w: Conv2DParams.KW = %d exceeds InW+2·PadW = %d", ErrInvalidParams, p.KW, p.InW+2*p.PadW)
+	}
+	return nil
 }
 
 func (p Conv2DParams) strides() (int, int) { return max(p.StrideH, 1), max(p.StrideW, 1) }

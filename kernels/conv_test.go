@@ -1,9 +1,11 @@
 package kernels
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 )
 
@@ -118,5 +120,27 @@ func TestConv2DDoesNotAllocate(t *testing.T) {
 	Conv2D(dst, src, p, w, b)
 	if a := testing.AllocsPerRun(10, func() { Conv2D(dst, src, p, w, b) }); a != 0 {
 		t.Errorf("Conv2D allocates %v times per call", a)
+	}
+}
+
+func TestConv2DParamsValidateNamesTheField(t *testing.T) {
+	ok := Conv2DParams{Batch: 1, InC: 3, InH: 224, InW: 224, OutC: 768, KH: 16, KW: 16, StrideH: 16, StrideW: 16}
+	if err := ok.Validate(); err != nil {
+		t.Fatalf("patch embedding params: %v", err)
+	}
+	for field, mutate := range map[string]func(*Conv2DParams){
+		"InC":     func(p *Conv2DParams) { p.InC = 0 },
+		"Batch":   func(p *Conv2DParams) { p.Batch = -1 },
+		"StrideW": func(p *Conv2DParams) { p.StrideW = -2 },
+		"KH":      func(p *Conv2DParams) { p.KH = 300 },
+		"KW":      func(p *Conv2DParams) { p.KW = 0 },
+		"PadH":    func(p *Conv2DParams) { p.PadH = -1 },
+	} {
+		p := ok
+		mutate(&p)
+		err := p.Validate()
+		if !errors.Is(err, ErrInvalidParams) || !strings.Contains(err.Error(), "Conv2DParams."+field) {
+			t.Errorf("%s: Validate() = %v, want ErrInvalidParams naming %s", field, err, field)
+		}
 	}
 }
