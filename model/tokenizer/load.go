@@ -66,6 +66,12 @@ type hfTokenizerJSON struct {
 // BertProcessing). Anything else is rejected with ErrUnsupported; cfg's
 // zero-valued fields are filled from the file, its set fields win.
 func ParseTokenizerJSON(data []byte, cfg Config) (*Tokenizer, error) {
+	return parseTokenizerJSON(data, cfg, nil)
+}
+
+// parseTokenizerJSON is ParseTokenizerJSON with a hook that may rewrite the
+// configuration read from the file (tokenizer_config.json overrides).
+func parseTokenizerJSON(data []byte, cfg Config, after func(Config) (Config, error)) (*Tokenizer, error) {
 	var f hfTokenizerJSON
 	if err := json.Unmarshal(data, &f); err != nil {
 		return nil, fmt.Errorf("%w: tokenizer.json: %v", ErrMalformed, err)
@@ -136,6 +142,12 @@ func ParseTokenizerJSON(data []byte, cfg Config) (*Tokenizer, error) {
 	}
 	if err := postProcessor(&f, &cfg); err != nil {
 		return nil, err
+	}
+	if after != nil {
+		var err error
+		if cfg, err = after(cfg); err != nil {
+			return nil, err
+		}
 	}
 	entries := make([]entry, 0, len(m.Vocab))
 	for tok, id := range m.Vocab {
@@ -270,11 +282,15 @@ func readCapped(path string) ([]byte, error) {
 
 // LoadTokenizerJSON reads a tokenizer.json file (see ParseTokenizerJSON).
 func LoadTokenizerJSON(path string, cfg Config) (*Tokenizer, error) {
+	return loadTokenizerJSON(path, cfg, nil)
+}
+
+func loadTokenizerJSON(path string, cfg Config, after func(Config) (Config, error)) (*Tokenizer, error) {
 	data, err := readCapped(path)
 	if err != nil {
 		return nil, fmt.Errorf("tokenizer: %w", err)
 	}
-	t, err := ParseTokenizerJSON(data, cfg)
+	t, err := parseTokenizerJSON(data, cfg, after)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -365,23 +381,36 @@ func ParseTokenizerConfig(data []byte, cfg Config) (Config, error) {
 }
 
 // LoadDir loads the tokenizer of an HF model directory: tokenizer.json if
-// present, else vocab.txt, with tokenizer_config.json applied when present.
+// present, else vocab.txt, with tokenizer_config.json applied when present
+// (its settings win over tokenizer.json's, as in BertTokenizerFast).
 // A directory with neither file gives ErrNotFound.
 func LoadDir(dir string) (*Tokenizer, error) {
-	var cfg Config
+	var tcData []byte
 	if data, err := readCapped(filepath.Join(dir, "tokenizer_config.json")); err == nil {
-		if cfg, err = ParseTokenizerConfig(data, cfg); err != nil {
-			return nil, fmt.Errorf("%s: %w", dir, err)
-		}
+		tcData = data
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("tokenizer: %w", err)
 	}
+	apply := func(cfg Config) (Config, error) {
+		if tcData == nil {
+			return cfg, nil
+		}
+		cfg, err := ParseTokenizerConfig(tcData, cfg)
+		if err != nil {
+			return cfg, fmt.Errorf("%s: %w", dir, err)
+		}
+		return cfg, nil
+	}
 	path := filepath.Join(dir, "tokenizer.json")
 	if _, err := os.Stat(path); err == nil {
-		return LoadTokenizerJSON(path, cfg)
+		return loadTokenizerJSON(path, Config{}, apply)
 	}
 	path = filepath.Join(dir, "vocab.txt")
 	if _, err := os.Stat(path); err == nil {
+		cfg, err := apply(Config{})
+		if err != nil {
+			return nil, err
+		}
 		return LoadVocabTxt(path, cfg)
 	}
 	return nil, fmt.Errorf("%w in %s", ErrNotFound, dir)

@@ -236,6 +236,21 @@ func TestLoadDir(t *testing.T) {
 	if got := tokens(t, tk, "Cat"); slices.Equal(got, []string{"cat"}) {
 		t.Errorf("do_lower_case=false still lowercases: %q", got)
 	}
+	// With tokenizer.json (lowercase: true) present, tokenizer_config.json
+	// still wins, as in BertTokenizerFast.
+	tj, err := os.ReadFile(filepath.Join(src, "tokenizer.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "tokenizer.json"), tj, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if tk, err = LoadDir(dir); err != nil {
+		t.Fatal(err)
+	}
+	if got := tokens(t, tk, "Cat"); !tk.Config().KeepCase || slices.Equal(got, []string{"cat"}) {
+		t.Errorf("tokenizer.json + do_lower_case=false: %q, config %+v", got, tk.Config())
+	}
 	if err := os.WriteFile(filepath.Join(dir, "tokenizer_config.json"), []byte(`{"model_max_length": -3}`), 0o644); err != nil {
 		t.Fatal(err)
 	}
