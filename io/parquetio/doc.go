@@ -1,0 +1,31 @@
+// Package parquetio reads ImageText records from Parquet files and writes
+// flavabeam's record types to sharded Parquet files, as Beam PTransforms on
+// parquet-go.
+//
+// Read expands a glob into files, lists each file's row groups and
+// Reshuffles the (file, row group) units, so one large file is read by many
+// workers; Beam's own parquetio reads a whole file into memory on one worker.
+// Within a row group only the needed leaf columns are read, page by page.
+// Files written by other tools map onto schemas.ImageText: optional and
+// required columns, case-insensitive names, common name variants ("caption"
+// for text, the Hugging Face image struct "image.bytes" / "image.path"),
+// labels as LIST<STRING>, metadata as MAP<STRING,STRING> or a JSON string,
+// event time as TIMESTAMP (millis, micros, nanos) or INT96. An unreadable file,
+// an incompatible column or a bad row becomes a schemas.DeadLetter; Read never
+// fails the pipeline on data.
+//
+// Write shards records by a hash of their ID into
+// prefix-SSSSS-of-NNNNN.parquet, writing each shard to a temporary name and
+// renaming it into place, so a reader never sees a half-written file and a
+// retried shard replaces its earlier attempt. Every shard file exists, empty
+// or not.
+//
+// Files are opened through Beam's filesystem registry, so any registered
+// scheme works (the local one is imported here); a filesystem whose reader is
+// not an io.ReaderAt is read whole into memory.
+//
+// It imports schemas, Beam and parquet-go; it must not import model/,
+// transforms/ or pipelines/. It deliberately does not decode images, resolve
+// ImageURI or check image sizes: transforms do that with their configured
+// limits. Row order within a written shard is not defined.
+package parquetio
