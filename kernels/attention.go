@@ -58,10 +58,11 @@ func (j *attentionJob) run(lo, hi int) {
 	seqQ, seqK, headDim := j.seqQ, j.seqK, j.headDim
 	width := j.heads * headDim
 	sp := scoresPool.Get().(*[]float32)
-	if cap(*sp) < seqQ*seqK {
-		*sp = make([]float32, seqQ*seqK)
+	if cap(*sp) < seqQ*seqK+seqQ {
+		*sp = make([]float32, seqQ*seqK+seqQ)
 	}
 	scores := (*sp)[:seqQ*seqK]
+	invs := (*sp)[seqQ*seqK : seqQ*seqK+seqQ]
 	buf := gemmBufPool.Get().(*gemmBuf)
 	for u := lo; u < hi; u++ {
 		b, h := u/j.heads, u%j.heads
@@ -81,9 +82,14 @@ func (j *attentionJob) run(lo, hi int) {
 			for c, mv := range mb {
 				row[c] += mv
 			}
-			softmaxRow(row)
+			invs[i] = softmaxRowUnnormalised(row)
 		}
+		// out = P·V with P unnormalised; each 64-wide output row then takes
+		// its softmax denominator (cheaper than scaling seqK-wide P rows).
 		sgemmSerial(false, false, seqQ, headDim, seqK, 1, scores, seqK, vb, width, 0, ob, width, buf)
+		for i, inv := range invs {
+			scale(ob[i*width:i*width+headDim], inv)
+		}
 	}
 	gemmBufPool.Put(buf)
 	scoresPool.Put(sp)

@@ -163,3 +163,33 @@ func TestFusedKernelsDoNotAllocate(t *testing.T) {
 		}
 	}
 }
+
+func TestMaxAndScaleMatchScalar(t *testing.T) {
+	r := rand.New(rand.NewPCG(25, 26))
+	nan := float32(math.NaN())
+	for n := 0; n <= 70; n++ {
+		x := randSlice(r, n)
+		if n > 3 {
+			x[r.IntN(n)] = nan // skipped by both
+		}
+		if n > 10 {
+			x[r.IntN(n)] = 50 // a clear maximum somewhere
+		}
+		got, want := maxSkipNaN(x), maxSkipNaNGo(x)
+		if got != want {
+			t.Fatalf("n=%d: maxSkipNaN = %v, scalar %v", n, got, want)
+		}
+		y, z := append([]float32(nil), x...), append([]float32(nil), x...)
+		scale(y, 0.37)
+		scaleGo(z, 0.37)
+		for i := range y {
+			if y[i] != z[i] && !(y[i] != y[i] && z[i] != z[i]) {
+				t.Fatalf("n=%d: scale[%d] = %v, scalar %v", n, i, y[i], z[i])
+			}
+		}
+	}
+	allNaN := []float32{nan, nan, nan, nan, nan, nan, nan, nan, nan}
+	if m := maxSkipNaN(allNaN); !math.IsInf(float64(m), -1) {
+		t.Errorf("max of all-NaN = %v, want -Inf", m)
+	}
+}

@@ -193,3 +193,69 @@ ploop:
 pdone:
 	VZEROUPPER
 	RET
+
+// TRANSPOSE6x8: load 8 columns of six rows of A (stride R8, R9 = 3·R8,
+// R10 = SI + 4·R8; rows 6 and 7 repeat row 5), transpose in registers and
+// store k step j as 8 floats at 24·j(DI) — six that belong to the panel and
+// two that the next store (or the caller's tail loop) overwrites.
+#define TRANSPOSE6x8 \
+	LEAQ (SI)(R8*4), R10; \
+	VMOVUPS (SI), Y0; \
+	VMOVUPS (SI)(R8*1), Y1; \
+	VMOVUPS (SI)(R8*2), Y2; \
+	VMOVUPS (SI)(R9*1), Y3; \
+	VMOVUPS (R10), Y4; \
+	VMOVUPS (R10)(R8*1), Y5; \
+	VUNPCKLPS Y1, Y0, Y8; \
+	VUNPCKHPS Y1, Y0, Y9; \
+	VUNPCKLPS Y3, Y2, Y10; \
+	VUNPCKHPS Y3, Y2, Y11; \
+	VUNPCKLPS Y5, Y4, Y12; \
+	VUNPCKHPS Y5, Y4, Y13; \
+	VSHUFPS $0x44, Y10, Y8, Y0; \
+	VSHUFPS $0xEE, Y10, Y8, Y1; \
+	VSHUFPS $0x44, Y11, Y9, Y2; \
+	VSHUFPS $0xEE, Y11, Y9, Y3; \
+	VSHUFPS $0x44, Y12, Y12, Y4; \
+	VSHUFPS $0xEE, Y12, Y12, Y5; \
+	VSHUFPS $0x44, Y13, Y13, Y6; \
+	VSHUFPS $0xEE, Y13, Y13, Y7; \
+	VPERM2F128 $0x20, Y4, Y0, Y8; \
+	VMOVUPS Y8, (DI); \
+	VPERM2F128 $0x20, Y5, Y1, Y8; \
+	VMOVUPS Y8, 24(DI); \
+	VPERM2F128 $0x20, Y6, Y2, Y8; \
+	VMOVUPS Y8, 48(DI); \
+	VPERM2F128 $0x20, Y7, Y3, Y8; \
+	VMOVUPS Y8, 72(DI); \
+	VPERM2F128 $0x31, Y4, Y0, Y8; \
+	VMOVUPS Y8, 96(DI); \
+	VPERM2F128 $0x31, Y5, Y1, Y8; \
+	VMOVUPS Y8, 120(DI); \
+	VPERM2F128 $0x31, Y6, Y2, Y8; \
+	VMOVUPS Y8, 144(DI); \
+	VPERM2F128 $0x31, Y7, Y3, Y8; \
+	VMOVUPS Y8, 168(DI)
+
+// func packA6AVX2(dst, src *float32, lda, kb8 int)
+// Packs six rows of A (src, src+lda, …) into dst as kb8 steps of 6 floats:
+// dst[p·6+r] = src[r·lda+p], kb8 a multiple of 8. It writes 8 bytes past
+// dst[kb8·6-1].
+TEXT ·packA6AVX2(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ lda+16(FP), R8
+	SHLQ $2, R8
+	LEAQ (R8)(R8*2), R9
+	MOVQ kb8+24(FP), CX
+	SHRQ $3, CX
+	JZ adone
+aloop:
+	TRANSPOSE6x8
+	ADDQ $32, SI
+	ADDQ $192, DI
+	DECQ CX
+	JNZ aloop
+adone:
+	VZEROUPPER
+	RET

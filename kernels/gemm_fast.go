@@ -17,13 +17,13 @@ const (
 
 // gemmBuf is one worker's packing scratch.
 type gemmBuf struct {
-	a   []float32 // gemmMC×gemmKC
+	a   []float32 // gemmMC×gemmKC, plus slack for packA6's overhanging store
 	b   []float32 // gemmKC×gemmNC
 	tmp [gemmMR * gemmNR]float32
 }
 
 var gemmBufPool = sync.Pool{New: func() any {
-	return &gemmBuf{a: make([]float32, gemmMC*gemmKC), b: make([]float32, gemmKC*gemmNC)}
+	return &gemmBuf{a: make([]float32, gemmMC*gemmKC+8), b: make([]float32, gemmKC*gemmNC)}
 }}
 
 // microKernel computes T = alpha·Σ_p A[p][0:6]ᵀ·B[p][0:16] over kc packed steps
@@ -167,13 +167,17 @@ func packA(dst []float32, transA bool, a []float32, lda, ic, mb, pc, kb int) {
 			continue
 		}
 		if mrb == gemmMR {
+			p0 := 0
+			if packA6(dst[ir*kb:], a[(ic+ir)*lda+pc:], lda, kb&^7) {
+				p0 = kb &^ 7 // the assembly packed whole 6×8 blocks
+			}
 			r0 := a[(ic+ir)*lda+pc:][:kb]
 			r1 := a[(ic+ir+1)*lda+pc:][:kb]
 			r2 := a[(ic+ir+2)*lda+pc:][:kb]
 			r3 := a[(ic+ir+3)*lda+pc:][:kb]
 			r4 := a[(ic+ir+4)*lda+pc:][:kb]
 			r5 := a[(ic+ir+5)*lda+pc:][:kb]
-			for p := range r0 {
+			for p := p0; p < kb; p++ {
 				dp := (*[gemmMR]float32)(d[p*gemmMR:])
 				dp[0], dp[1], dp[2], dp[3], dp[4], dp[5] = r0[p], r1[p], r2[p], r3[p], r4[p], r5[p]
 			}

@@ -4,6 +4,7 @@ package kernels
 
 import (
 	"fmt"
+	"math"
 
 	"golang.org/x/sys/cpu"
 )
@@ -130,4 +131,67 @@ func packBT16(dst, src []float32, ldb, kb8 int) bool {
 	}
 	packBT16AVX2(&dst[0], &src[0], ldb, kb8)
 	return true
+}
+
+// packA6AVX2 packs a full six-row panel of A (row-major, not transposed)
+// with register transposes instead of a scalar six-way gather; it took 16 %
+// of Attention's time (packing P for P·V) before.
+//
+//go:noescape
+func packA6AVX2(dst, src *float32, lda, kb8 int)
+
+// packA6 packs dst[p·6+r] = src[r·lda+p] for p < kb8 (a multiple of 8) and
+// reports whether it could. dst needs two floats of slack past kb8·6.
+func packA6(dst, src []float32, lda, kb8 int) bool {
+	if !hasAVX2FMA || kb8 == 0 {
+		return false
+	}
+	if len(dst) < kb8*gemmMR+2 || len(src) < (gemmMR-1)*lda+kb8 {
+		panic(fmt.Sprintf("kernels: packA6 dst=%d src=%d lda=%d kb=%d", len(dst), len(src), lda, kb8))
+	}
+	packA6AVX2(&dst[0], &src[0], lda, kb8)
+	return true
+}
+
+// maxAVX2 returns the largest of n (a positive multiple of 8) values,
+// skipping NaNs; scaleAVX2 multiplies n values by s. Softmax's other two
+// passes (BenchmarkSoftmax).
+//
+//go:noescape
+func maxAVX2(x *float32, n int) float32
+
+//go:noescape
+func scaleAVX2(x *float32, n int, s float32)
+
+// maxSkipNaN returns max(x) ignoring NaNs (-Inf for an empty or all-NaN x).
+func maxSkipNaN(x []float32) float32 {
+	if !hasAVX2FMA {
+		return maxSkipNaNGo(x)
+	}
+	n := len(x) &^ 7
+	m := float32(math.Inf(-1))
+	if n > 0 {
+		m = maxAVX2(&x[0], n)
+	}
+	for _, v := range x[n:] {
+		if v > m {
+			m = v
+		}
+	}
+	return m
+}
+
+// scale multiplies x by s.
+func scale(x []float32, s float32) {
+	if !hasAVX2FMA {
+		scaleGo(x, s)
+		return
+	}
+	n := len(x) &^ 7
+	if n > 0 {
+		scaleAVX2(&x[0], n, s)
+	}
+	for i := n; i < len(x); i++ {
+		x[i] *= s
+	}
 }

@@ -96,16 +96,14 @@ func softmaxRow(row []float32) {
 	if len(row) == 0 {
 		return
 	}
-	m := float32(math.Inf(-1))
-	for _, v := range row {
-		if v > m {
-			m = v
-		}
-	}
-	inv := 1 / expShiftSum(row, m)
-	for j := range row {
-		row[j] *= inv
-	}
+	scale(row, softmaxRowUnnormalised(row))
+}
+
+// softmaxRowUnnormalised replaces row by exp(row − max) and returns the
+// reciprocal of their sum: the caller applies it (Attention folds it into
+// the 64-wide output row instead of the seqK-wide scores).
+func softmaxRowUnnormalised(row []float32) float32 {
+	return 1 / expShiftSum(row, maxSkipNaN(row))
 }
 
 // softmaxRowRef is the float64-exp reference.

@@ -15,3 +15,19 @@ func expShiftSumGo(x []float32, shift float32) float32 {
 	}
 	return sum
 }
+
+func maxSkipNaNGo(x []float32) float32 {
+	m := float32(math.Inf(-1))
+	for _, v := range x {
+		if v > m {
+			m = v
+		}
+	}
+	return m
+}
+
+func scaleGo(x []float32, s float32) {
+	for i := range x {
+		x[i] *= s
+	}
+}

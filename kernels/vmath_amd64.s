@@ -415,3 +415,63 @@ edone:
 	MOVSS X0, ret+24(FP)
 	VZEROUPPER
 	RET
+
+// func maxAVX2(x *float32, n int) float32
+// n is a positive multiple of 8. NaNs are skipped (VMAXPS returns its
+// second source when either is NaN, and the accumulator is that source),
+// matching the scalar `if v > m` loop.
+TEXT ·maxAVX2(SB), NOSPLIT, $0-20
+	MOVQ x+0(FP), SI
+	MOVQ n+8(FP), CX
+	MOVL $0xff800000, AX
+	MOVL AX, X0
+	VBROADCASTSS X0, Y0
+	VMOVAPS Y0, Y1
+	SHRQ $3, CX
+	MOVQ CX, DX
+	SHRQ $1, DX
+	ANDQ $1, CX
+	TESTQ DX, DX
+	JZ mtail
+mloop:
+	VMOVUPS (SI), Y2
+	VMOVUPS 32(SI), Y3
+	VMAXPS Y0, Y2, Y0
+	VMAXPS Y1, Y3, Y1
+	ADDQ $64, SI
+	DECQ DX
+	JNZ mloop
+mtail:
+	TESTQ CX, CX
+	JZ mdone
+	VMOVUPS (SI), Y2
+	VMAXPS Y0, Y2, Y0
+mdone:
+	VMAXPS Y1, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VMAXPS X1, X0, X0
+	VPERMILPS $0x4E, X0, X1
+	VMAXPS X1, X0, X0
+	VPERMILPS $0xB1, X0, X1
+	VMAXPS X1, X0, X0
+	MOVSS X0, ret+16(FP)
+	VZEROUPPER
+	RET
+
+// func scaleAVX2(x *float32, n int, s float32)
+// x[i] *= s for n (a multiple of 8) values.
+TEXT ·scaleAVX2(SB), NOSPLIT, $0-20
+	MOVQ x+0(FP), SI
+	MOVQ n+8(FP), CX
+	VBROADCASTSS s+16(FP), Y1
+	SHRQ $3, CX
+	JZ sdone
+sloop:
+	VMULPS (SI), Y1, Y0
+	VMOVUPS Y0, (SI)
+	ADDQ $32, SI
+	DECQ CX
+	JNZ sloop
+sdone:
+	VZEROUPPER
+	RET

@@ -8,3 +8,8 @@ func biasGeluVec(x, bias []float32) bool { return false }
 func expShiftSum(x []float32, shift float32) float32 { return expShiftSumGo(x, shift) }
 
 func packBT16(dst, src []float32, ldb, kb8 int) bool { return false }
+
+func packA6(dst, src []float32, lda, kb8 int) bool { return false }
+
+func maxSkipNaN(x []float32) float32 { return maxSkipNaNGo(x) }
+func scale(x []float32, s float32)   { scaleGo(x, s) }
