@@ -193,3 +193,40 @@ func TestMaxAndScaleMatchScalar(t *testing.T) {
 		t.Errorf("max of all-NaN = %v, want -Inf", m)
 	}
 }
+
+func TestAddAndAddBiasAreExact(t *testing.T) {
+	r := rand.New(rand.NewPCG(27, 28))
+	for _, n := range []int{0, 1, 7, 8, 9, 31, 100} {
+		a, b := randSlice(r, n), randSlice(r, n)
+		dst := make([]float32, n)
+		Add(dst, a, b)
+		for i := range dst {
+			if dst[i] != a[i]+b[i] {
+				t.Fatalf("n=%d: Add[%d] = %v, want %v", n, i, dst[i], a[i]+b[i])
+			}
+		}
+		Add(a, a, b) // aliasing
+		for i := range a {
+			if a[i] != dst[i] {
+				t.Fatalf("n=%d: aliased Add[%d] = %v, want %v", n, i, a[i], dst[i])
+			}
+		}
+		if n == 0 {
+			continue
+		}
+		rows := 3
+		x := randSlice(r, rows*n+2)
+		want := append([]float32(nil), x...)
+		for i := 0; i < rows; i++ {
+			for j := 0; j < n; j++ {
+				want[i*n+j] += b[j]
+			}
+		}
+		AddBias(x, rows, n, b)
+		for i := range x {
+			if x[i] != want[i] {
+				t.Fatalf("n=%d: AddBias[%d] = %v, want %v", n, i, x[i], want[i])
+			}
+		}
+	}
+}

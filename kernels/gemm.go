@@ -109,9 +109,7 @@ func AddBias(x []float32, rows, cols int, bias []float32) {
 	}
 	for r := 0; r < rows; r++ {
 		row := x[r*cols : (r+1)*cols]
-		for j, b := range bias {
-			row[j] += b
-		}
+		addVec(row, row, bias)
 	}
 }
 
@@ -120,9 +118,7 @@ func Add(dst, a, b []float32) {
 	if len(a) != len(dst) || len(b) != len(dst) {
 		panic(fmt.Sprintf("kernels: Add of %d, %d into %d", len(a), len(b), len(dst)))
 	}
-	for i := range dst {
-		dst[i] = a[i] + b[i]
-	}
+	addVec(dst, a, b)
 }
 
 // Scale multiplies every element of x by s.

@@ -195,3 +195,19 @@ func scale(x []float32, s float32) {
 		x[i] *= s
 	}
 }
+
+// addAVX2 is the body of Add and AddBias, eight lanes at a time.
+//
+//go:noescape
+func addAVX2(dst, a, b *float32, n int)
+
+// addVec sets dst = a + b (equal lengths, checked by the caller).
+func addVec(dst, a, b []float32) {
+	n := len(dst) &^ 7
+	if hasAVX2FMA && n > 0 {
+		addAVX2(&dst[0], &a[0], &b[0], n)
+	} else {
+		n = 0
+	}
+	addGo(dst[n:], a[n:len(dst)], b[n:len(dst)])
+}

@@ -31,3 +31,10 @@ func scaleGo(x []float32, s float32) {
 		x[i] *= s
 	}
 }
+
+func addGo(dst, a, b []float32) {
+	a, b = a[:len(dst)], b[:len(dst)]
+	for i := range dst {
+		dst[i] = a[i] + b[i]
+	}
+}

@@ -13,3 +13,5 @@ func packA6(dst, src []float32, lda, kb8 int) bool { return false }
 
 func maxSkipNaN(x []float32) float32 { return maxSkipNaNGo(x) }
 func scale(x []float32, s float32)   { scaleGo(x, s) }
+
+func addVec(dst, a, b []float32) { addGo(dst, a[:len(dst)], b[:len(dst)]) }
