@@ -211,3 +211,40 @@ func addVec(dst, a, b []float32) {
 	}
 	addGo(dst[n:], a[n:len(dst)], b[n:len(dst)])
 }
+
+// lnStatsAVX2 and lnApplyAVX2 are LayerNorm's two passes: float64 shifted
+// sums (so the statistics keep the reference's float64 accuracy) and the
+// float32 normalise-scale-shift (BenchmarkLayerNorm).
+//
+//go:noescape
+func lnStatsAVX2(x *float32, n int, shift float64) (s, q float64)
+
+//go:noescape
+func lnApplyAVX2(out, x, gamma, beta *float32, n int, mean, inv float32)
+
+func layerNormStats(in []float32, shift float64) (s, q float64) {
+	n := len(in) &^ 7
+	if !hasAVX2FMA {
+		n = 0
+	}
+	if n > 0 {
+		s, q = lnStatsAVX2(&in[0], n, shift)
+	}
+	for _, v := range in[n:] {
+		d := float64(v) - shift
+		s += d
+		q += d * d
+	}
+	return s, q
+}
+
+func layerNormApply(out, in, gamma, beta []float32, mean, inv float32) {
+	n := len(in) &^ 7
+	if !hasAVX2FMA {
+		n = 0
+	}
+	if n > 0 {
+		lnApplyAVX2(&out[0], &in[0], &gamma[0], &beta[0], n, mean, inv)
+	}
+	layerNormApplyGo(out[n:], in[n:], gamma[n:], beta[n:], mean, inv)
+}

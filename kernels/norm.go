@@ -37,25 +37,36 @@ func layerNormRow(out, in, gamma, beta []float32, eps float32) {
 	out = out[:dim]
 	gamma, beta = gamma[:dim], beta[:dim]
 	k := float64(in[0])
+	sum, sq := layerNormStats(in, k)
+	n := float64(dim)
+	ds := sum / n
+	variance := max(sq/n-ds*ds, 0)
+	mean := float32(k + ds)
+	inv := float32(1 / math.Sqrt(variance+float64(eps)))
+	layerNormApply(out, in, gamma, beta, mean, inv)
+}
+
+// layerNormStatsGo returns Σ(v−shift) and Σ(v−shift)² in float64.
+func layerNormStatsGo(in []float32, shift float64) (s, q float64) {
 	var s0, s1, q0, q1 float64
 	j := 0
-	for ; j+1 < dim; j += 2 {
-		d0, d1 := float64(in[j])-k, float64(in[j+1])-k
+	for ; j+1 < len(in); j += 2 {
+		d0, d1 := float64(in[j])-shift, float64(in[j+1])-shift
 		s0 += d0
 		s1 += d1
 		q0 += d0 * d0
 		q1 += d1 * d1
 	}
-	if j < dim {
-		d := float64(in[j]) - k
+	if j < len(in) {
+		d := float64(in[j]) - shift
 		s0 += d
 		q0 += d * d
 	}
-	n := float64(dim)
-	ds := (s0 + s1) / n
-	variance := max((q0+q1)/n-ds*ds, 0)
-	mean := float32(k + ds)
-	inv := float32(1 / math.Sqrt(variance+float64(eps)))
+	return s0 + s1, q0 + q1
+}
+
+func layerNormApplyGo(out, in, gamma, beta []float32, mean, inv float32) {
+	out, gamma, beta = out[:len(in)], gamma[:len(in)], beta[:len(in)]
 	for j, v := range in {
 		out[j] = (v-mean)*inv*gamma[j] + beta[j]
 	}

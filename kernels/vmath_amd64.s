@@ -497,3 +497,71 @@ addloop:
 adddone:
 	VZEROUPPER
 	RET
+
+// func lnStatsAVX2(x *float32, n int, shift float64) (s, q float64)
+// For n (a multiple of 8) values: s = Σ(x−shift), q = Σ(x−shift)², in
+// float64 (four lanes, two accumulators each).
+TEXT ·lnStatsAVX2(SB), NOSPLIT, $0-40
+	MOVQ x+0(FP), SI
+	MOVQ n+8(FP), CX
+	VBROADCASTSD shift+16(FP), Y15
+	VXORPD Y0, Y0, Y0
+	VXORPD Y1, Y1, Y1
+	VXORPD Y2, Y2, Y2
+	VXORPD Y3, Y3, Y3
+	SHRQ $3, CX
+	JZ lsdone
+lsloop:
+	VCVTPS2PD (SI), Y4
+	VCVTPS2PD 16(SI), Y5
+	VSUBPD Y15, Y4, Y4
+	VSUBPD Y15, Y5, Y5
+	VADDPD Y4, Y0, Y0
+	VADDPD Y5, Y1, Y1
+	VFMADD231PD Y4, Y4, Y2
+	VFMADD231PD Y5, Y5, Y3
+	ADDQ $32, SI
+	DECQ CX
+	JNZ lsloop
+lsdone:
+	VADDPD Y1, Y0, Y0
+	VADDPD Y3, Y2, Y2
+	VEXTRACTF128 $1, Y0, X1
+	VADDPD X1, X0, X0
+	VHADDPD X0, X0, X0
+	VEXTRACTF128 $1, Y2, X3
+	VADDPD X3, X2, X2
+	VHADDPD X2, X2, X2
+	MOVSD X0, s+24(FP)
+	MOVSD X2, q+32(FP)
+	VZEROUPPER
+	RET
+
+// func lnApplyAVX2(out, x, gamma, beta *float32, n int, mean, inv float32)
+// out[i] = (x[i]−mean)·inv·gamma[i] + beta[i] for n (a multiple of 8) values.
+TEXT ·lnApplyAVX2(SB), NOSPLIT, $0-48
+	MOVQ out+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ gamma+16(FP), DX
+	MOVQ beta+24(FP), R8
+	MOVQ n+32(FP), CX
+	VBROADCASTSS mean+40(FP), Y14
+	VBROADCASTSS inv+44(FP), Y15
+	SHRQ $3, CX
+	JZ ladone
+laloop:
+	VMOVUPS (SI), Y0
+	VSUBPS Y14, Y0, Y0
+	VMULPS Y15, Y0, Y0
+	VMULPS (DX), Y0, Y0
+	VADDPS (R8), Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	ADDQ $32, DX
+	ADDQ $32, R8
+	DECQ CX
+	JNZ laloop
+ladone:
+	VZEROUPPER
+	RET

@@ -15,3 +15,9 @@ func maxSkipNaN(x []float32) float32 { return maxSkipNaNGo(x) }
 func scale(x []float32, s float32)   { scaleGo(x, s) }
 
 func addVec(dst, a, b []float32) { addGo(dst, a[:len(dst)], b[:len(dst)]) }
+
+func layerNormStats(in []float32, shift float64) (s, q float64) { return layerNormStatsGo(in, shift) }
+
+func layerNormApply(out, in, gamma, beta []float32, mean, inv float32) {
+	layerNormApplyGo(out, in, gamma, beta, mean, inv)
+}
