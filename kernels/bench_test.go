@@ -168,14 +168,17 @@ func BenchmarkAttention(b *testing.B) {
 }
 
 // BenchmarkConv2D runs the ViT patch embedding (3→768, 16×16 stride 16 over
-// 224×224) and a codebook block conv (256→256, 3×3 pad 1 at 112×112).
+// 224×224) and FlavaImageCodebook's convolutions at 112×112: the input conv
+// (3→256, 7×7 pad 3), a first-group 3×3 (64→64, pad 1) and a 1×1 (64→256).
 func BenchmarkConv2D(b *testing.B) {
 	for _, c := range []struct {
 		name string
 		p    Conv2DParams
 	}{
 		{"patch16_224", Conv2DParams{Batch: 1, InC: 3, InH: 224, InW: 224, OutC: 768, KH: 16, KW: 16, StrideH: 16, StrideW: 16}},
-		{"codebook3x3_256_112", Conv2DParams{Batch: 1, InC: 256, InH: 112, InW: 112, OutC: 256, KH: 3, KW: 3, PadH: 1, PadW: 1}},
+		{"codebook_input7x7_3to256_112", Conv2DParams{Batch: 1, InC: 3, InH: 112, InW: 112, OutC: 256, KH: 7, KW: 7, PadH: 3, PadW: 3}},
+		{"codebook_3x3_64to64_112", Conv2DParams{Batch: 1, InC: 64, InH: 112, InW: 112, OutC: 64, KH: 3, KW: 3, PadH: 1, PadW: 1}},
+		{"codebook_1x1_64to256_112", Conv2DParams{Batch: 1, InC: 64, InH: 112, InW: 112, OutC: 256, KH: 1, KW: 1}},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			r := rand.New(rand.NewPCG(2, 7))
@@ -196,4 +199,19 @@ func BenchmarkConv2D(b *testing.B) {
 			})
 		})
 	}
+}
+
+// BenchmarkMaxPool2D is the codebook's 2×2 pool after the first group
+// (256 planes of 112×112).
+func BenchmarkMaxPool2D(b *testing.B) {
+	r := rand.New(rand.NewPCG(2, 8))
+	src := randSlice(r, 256*112*112)
+	dst := make([]float32, 256*56*56)
+	benchThreads(b, func(b *testing.B) {
+		b.ReportAllocs()
+		for range b.N {
+			MaxPool2D(dst, src, 256, 112, 112, 2, 2)
+		}
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "images/s")
+	})
 }

@@ -179,21 +179,60 @@ func im2col(cols, in []float32, p Conv2DParams, ow, sh, sw, pix0, pc int) {
 // MaxPool2D computes a k×k max pool with the given stride (no padding,
 // floor mode) over NCHW src of planes = Batch·C planes of h×w; dst receives
 // planes × ((h-k)/stride+1) × ((w-k)/stride+1) values. NaN propagates.
+// Planes are spread over the kernel pool; it does not allocate.
 func MaxPool2D(dst, src []float32, planes, h, w, k, stride int) {
-	oh, ow := (h-k)/stride+1, (w-k)/stride+1
-	if k <= 0 || stride <= 0 || oh <= 0 || ow <= 0 || len(src) < planes*h*w || len(dst) < planes*oh*ow {
+	if k <= 0 || stride <= 0 {
 		panic(fmt.Sprintf("kernels: MaxPool2D %d planes %dx%d k=%d s=%d", planes, h, w, k, stride))
 	}
-	for pl := 0; pl < planes; pl++ {
-		in := src[pl*h*w:]
-		out := dst[pl*oh*ow:]
+	oh, ow := (h-k)/stride+1, (w-k)/stride+1
+	if oh <= 0 || ow <= 0 || len(src) < planes*h*w || len(dst) < planes*oh*ow {
+		panic(fmt.Sprintf("kernels: MaxPool2D %d planes %dx%d k=%d s=%d", planes, h, w, k, stride))
+	}
+	j := poolJob{dst: dst, src: src, h: h, w: w, k: k, stride: stride}
+	grain := max(1, 65536/(h*w))
+	if planes < 2*grain || Threads() == 1 {
+		j.run(0, planes)
+		return
+	}
+	p := poolJobPool.Get().(*poolJob)
+	*p = j
+	parallelRun(planes, grain, p)
+	*p = poolJob{}
+	poolJobPool.Put(p)
+}
+
+type poolJob struct {
+	dst, src        []float32
+	h, w, k, stride int
+}
+
+var poolJobPool = sync.Pool{New: func() any { return new(poolJob) }}
+
+func (j *poolJob) run(lo, hi int) {
+	h, w, k, stride := j.h, j.w, j.k, j.stride
+	oh, ow := (h-k)/stride+1, (w-k)/stride+1
+	for pl := lo; pl < hi; pl++ {
+		in := j.src[pl*h*w : (pl+1)*h*w]
+		out := j.dst[pl*oh*ow : (pl+1)*oh*ow]
+		if k == 2 && stride == 2 { // the codebook's pool: two rows at a time
+			for y := 0; y < oh; y++ {
+				r0 := in[2*y*w : 2*y*w+2*ow]
+				r1 := in[(2*y+1)*w : (2*y+1)*w+2*ow]
+				o := out[y*ow : (y+1)*ow]
+				for x := range o {
+					// the builtin max returns NaN if any argument is NaN
+					o[x] = max(r0[2*x], r0[2*x+1], r1[2*x], r1[2*x+1])
+				}
+			}
+			continue
+		}
 		for y := 0; y < oh; y++ {
 			for x := 0; x < ow; x++ {
 				m := float32(math.Inf(-1))
 				nan := false
 				for ky := 0; ky < k; ky++ {
-					for kx := 0; kx < k; kx++ {
-						v := in[(y*stride+ky)*w+x*stride+kx]
+					row := in[(y*stride+ky)*w+x*stride:][:k]
+					for _, v := range row {
 						if v != v {
 							nan = true
 						}

@@ -83,13 +83,15 @@ func TestConv2DMatchesNaive(t *testing.T) {
 
 func TestMaxPool2DMatchesNaive(t *testing.T) {
 	r := rand.New(rand.NewPCG(21, 22))
-	for _, c := range [][4]int{{3, 8, 8, 2}, {2, 7, 9, 3}, {1, 5, 5, 1}} {
+	for _, c := range [][4]int{{3, 8, 8, 2}, {2, 7, 9, 3}, {1, 5, 5, 1}, {40, 112, 112, 2}} {
 		planes, h, w, k := c[0], c[1], c[2], c[3]
 		src := randSlice(r, planes*h*w)
 		src[1] = float32(math.NaN())
 		oh, ow := (h-k)/k+1, (w-k)/k+1
 		got := make([]float32, planes*oh*ow)
+		prev := SetThreads(2)
 		MaxPool2D(got, src, planes, h, w, k, k)
+		SetThreads(prev)
 		for pl := 0; pl < planes; pl++ {
 			for y := 0; y < oh; y++ {
 				for x := 0; x < ow; x++ {
