@@ -1,0 +1,198 @@
+package transforms
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/flavabeam/flavabeam/model/flava"
+	"github.com/flavabeam/flavabeam/model/hub"
+	"github.com/flavabeam/flavabeam/model/pretrained"
+)
+
+// ErrOptions is wrapped by every error Validate returns.
+var ErrOptions = errors.New("transforms: bad options")
+
+// Defaults of Options.
+const (
+	DefaultModel     = pretrained.TinyRandom
+	DefaultBatchSize = 8
+	DefaultMaxWait   = 50 * time.Millisecond
+	DefaultMaxLength = 77
+	DefaultTopK      = 5
+)
+
+// Options configure the model stages. They are serialised into the pipeline
+// (every field is exported and JSON-friendly); the weights never are: each
+// DoFn loads its Bundle in Setup, once per worker process, through Shared.
+// The zero value works: the built-in tiny-random model, batches of 8.
+type Options struct {
+	// Model is the model source: a local Hugging Face model directory, a Hub
+	// id (found in the Hub cache or downloaded) or "tiny-random". Default
+	// DefaultModel ("tiny-random").
+	Model string `json:"model,omitempty"`
+	// CodebookSource is where LabelMIM finds an image codebook the main
+	// checkpoint lacks: a directory or Hub id. Default "": the checkpoint's
+	// own codebook, else facebook/flava-image-codebook when LabelMIM needs one.
+	CodebookSource string `json:"codebook_source,omitempty"`
+	// HubCacheDir is the Hugging Face hub cache root. Default "": from the
+	// environment ($HF_HUB_CACHE, $HF_HOME/hub, ~/.cache/huggingface/hub).
+	HubCacheDir string `json:"hub_cache_dir,omitempty"`
+	// Offline forbids Hub downloads (the cache must hold the model). Default
+	// false (or $HF_HUB_OFFLINE).
+	Offline bool `json:"offline,omitempty"`
+	// BatchSize is the largest number of records run through the model
+	// together. Default DefaultBatchSize (8).
+	BatchSize int `json:"batch_size,omitempty"`
+	// MaxWait is how long the first record of a batch waits for company
+	// before a partial batch runs. Default DefaultMaxWait (50ms); negative:
+	// never wait (a batch runs as soon as the model is free).
+	MaxWait time.Duration `json:"max_wait,omitempty"`
+	// QueueSize bounds the records waiting for the model in one worker
+	// process; submitters block while it is full. Default 4×BatchSize.
+	QueueSize int `json:"queue_size,omitempty"`
+	// Threads is how many cores the model kernels use in the worker process
+	// (process-wide: the last stage set up wins). Default 0: all cores.
+	Threads int `json:"threads,omitempty"`
+	// MaxLength is the token length texts are truncated and padded to,
+	// special tokens included. Default DefaultMaxLength (77), FLAVA's.
+	MaxLength int `json:"max_length,omitempty"`
+	// MaxPixels refuses images whose declared width×height exceeds it,
+	// before decoding (dead letter image_too_large). Default
+	// imageproc.DefaultMaxPixels (PIL's limit).
+	MaxPixels int64 `json:"max_pixels,omitempty"`
+	// IgnoreOrientation stops EXIF orientation from being applied. Default
+	// false: applied, as transformers does for images it opens from files.
+	IgnoreOrientation bool `json:"ignore_orientation,omitempty"`
+}
+
+// Validate names the first bad field.
+func (o Options) Validate() error {
+	bad := func(field string, v any, why string) error {
+		return fmt.Errorf("%w: Options.%s = %v: %s", ErrOptions, field, v, why)
+	}
+	switch {
+	case o.BatchSize < 0:
+		return bad("BatchSize", o.BatchSize, "must not be negative")
+	case o.QueueSize < 0:
+		return bad("QueueSize", o.QueueSize, "must not be negative")
+	case o.Threads < 0:
+		return bad("Threads", o.Threads, "must not be negative")
+	case o.MaxLength < 0 || (o.MaxLength > 0 && o.MaxLength < 3):
+		return bad("MaxLength", o.MaxLength, "must be 0 (default) or at least 3")
+	case o.MaxPixels < 0:
+		return bad("MaxPixels", o.MaxPixels, "must not be negative")
+	case strings.ContainsRune(o.Model, 0):
+		return bad("Model", strconv.Quote(o.Model), "contains NUL")
+	}
+	return nil
+}
+
+// withDefaults fills the zero fields.
+func (o Options) withDefaults() Options {
+	if o.Model == "" {
+		o.Model = DefaultModel
+	}
+	if o.BatchSize == 0 {
+		o.BatchSize = DefaultBatchSize
+	}
+	if o.MaxWait == 0 {
+		o.MaxWait = DefaultMaxWait
+	}
+	if o.QueueSize == 0 {
+		o.QueueSize = 4 * o.BatchSize
+	}
+	if o.MaxLength == 0 {
+		o.MaxLength = DefaultMaxLength
+	}
+	return o
+}
+
+// ModelKey is the Shared cache key of the Bundle these options load: the
+// source and every option that changes what is loaded. Stages with the same
+// key share one Bundle per process (tests use it with SharedLoads).
+func (o Options) ModelKey() string {
+	o = o.withDefaults()
+	return fmt.Sprintf("bundle|%s|codebook=%s|cache=%s|offline=%t|maxpix=%d|noorient=%t",
+		o.Model, o.CodebookSource, o.HubCacheDir, o.Offline, o.MaxPixels, o.IgnoreOrientation)
+}
+
+// loadOptions maps o onto pretrained.Options.
+func (o Options) loadOptions() pretrained.Options {
+	return pretrained.Options{
+		Hub:               hub.Options{CacheDir: o.HubCacheDir, Offline: o.Offline},
+		CodebookSource:    o.CodebookSource,
+		MaxPixels:         o.MaxPixels,
+		IgnoreOrientation: o.IgnoreOrientation,
+	}
+}
+
+// batcherOptions maps o onto the batcher's options.
+func (o Options) batcherOptions() BatcherOptions {
+	o = o.withDefaults()
+	return BatcherOptions{MaxBatchSize: o.BatchSize, MaxWait: o.MaxWait, QueueSize: o.QueueSize}
+}
+
+// EmbedOptions configure Embed. With Image, Text and Multimodal all false
+// (the zero value) every vector the record's modalities allow is computed:
+// image for an image, text for a text, all three for a pair. Setting any of
+// them asks for exactly those vectors, and a record lacking a modality they
+// need is dead-lettered (missing_input).
+type EmbedOptions struct {
+	Options
+	// Image asks for the image retrieval vector (unit-norm projected CLS).
+	// Default false (see above).
+	Image bool `json:"image,omitempty"`
+	// Text asks for the text retrieval vector. Default false (see above).
+	Text bool `json:"text,omitempty"`
+	// Multimodal asks for the multimodal encoder's CLS vector (needs image
+	// and text). Default false (see above).
+	Multimodal bool `json:"multimodal,omitempty"`
+}
+
+// Validate names the first bad field.
+func (o EmbedOptions) Validate() error { return o.Options.Validate() }
+
+// ZeroShotOptions configure ZeroShotClassify.
+type ZeroShotOptions struct {
+	Options
+	// Labels are the candidate labels. A record's own Labels, when set,
+	// override them. Default none: then every record must carry labels or
+	// is dead-lettered (missing_input).
+	Labels []string `json:"labels,omitempty"`
+	// Template turns a label into a prompt; it must contain "{}" once.
+	// Default flava.DefaultZeroShotTemplate ("a photo of a {}").
+	Template string `json:"template,omitempty"`
+	// TopK is how many labels each Score keeps, most probable first.
+	// Default DefaultTopK (5); negative: all labels.
+	TopK int `json:"top_k,omitempty"`
+}
+
+// Validate names the first bad field.
+func (o ZeroShotOptions) Validate() error {
+	if err := o.Options.Validate(); err != nil {
+		return err
+	}
+	if o.Template != "" && strings.Count(o.Template, "{}") != 1 {
+		return fmt.Errorf("%w: ZeroShotOptions.Template = %q: must contain \"{}\" exactly once", ErrOptions, o.Template)
+	}
+	for i, l := range o.Labels {
+		if strings.TrimSpace(l) == "" {
+			return fmt.Errorf("%w: ZeroShotOptions.Labels[%d] is empty", ErrOptions, i)
+		}
+	}
+	return nil
+}
+
+func (o ZeroShotOptions) withDefaults() ZeroShotOptions {
+	o.Options = o.Options.withDefaults()
+	if o.Template == "" {
+		o.Template = flava.DefaultZeroShotTemplate
+	}
+	if o.TopK == 0 {
+		o.TopK = DefaultTopK
+	}
+	return o
+}
