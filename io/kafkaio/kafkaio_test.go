@@ -172,12 +172,7 @@ func TestBoundedReadStartPositionsFake(t *testing.T) {
 	// committed: commit offsets with a first read, produce more, read again
 	// from the committed offsets: only the new records.
 	group := uniqueTopic("group")
-	p, s = beam.NewPipelineWithRoot()
-	first := Read(s, ReadConfig{ConnConfig: conn, Topics: []string{topic}, GroupID: group, CommitOffsets: true})
-	passert.Count(s, first, "first", 50)
-	if err := ptest.Run(p); err != nil {
-		t.Fatalf("first committed read: %v", err)
-	}
+	readAndCommit(t, brokers, topic, group, 50)
 	checkCommitted(t, brokers, group, topic, 50)
 	produce(t, brokers, topic, 50, 80, 10)
 	p, s = beam.NewPipelineWithRoot()
@@ -197,9 +192,37 @@ func TestBoundedReadStartPositionsFake(t *testing.T) {
 	}
 }
 
+// readAndCommit reads topic with a bounded read that commits the group's
+// offsets, expecting n records.
+func readAndCommit(t *testing.T, brokers []string, topic, group string, n int) {
+	t.Helper()
+	p, s := beam.NewPipelineWithRoot()
+	recs := Read(s, ReadConfig{ConnConfig: ConnConfig{Brokers: brokers}, Topics: []string{topic}, GroupID: group, CommitOffsets: true})
+	passert.Count(s, recs, "records", n)
+	if err := ptest.Run(p); err != nil {
+		t.Fatalf("committing read: %v", err)
+	}
+}
+
 // checkCommitted asserts that the group's committed offsets of topic add up
-// to total records.
+// to total records. Bundle finalization may run after the pipeline returned,
+// so it polls for up to 10s.
 func checkCommitted(t *testing.T, brokers []string, group, topic string, total int64) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		sum, parts := committedSum(t, brokers, group, topic)
+		if sum == total {
+			return
+		}
+		if time.Now().After(deadline) || sum > total {
+			t.Fatalf("committed offsets of group %s add up to %d, want %d (%+v)", group, sum, total, parts)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func committedSum(t *testing.T, brokers []string, group, topic string) (int64, []kafka.OffsetFetchPartition) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -222,9 +245,7 @@ func checkCommitted(t *testing.T, brokers []string, group, topic string, total i
 			sum += p.CommittedOffset
 		}
 	}
-	if sum != total {
-		t.Errorf("committed offsets of group %s add up to %d, want %d (%+v)", group, sum, total, res.Topics[topic])
-	}
+	return sum, res.Topics[topic]
 }
 
 func TestReadUnknownTopicFails(t *testing.T) {

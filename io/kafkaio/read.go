@@ -79,7 +79,17 @@ func (fn *listPartitionsFn) ProcessElement(ctx context.Context, _ []byte, emit f
 		return err
 	}
 	defer tr.CloseIdleConnections()
-	ranges, err := resolvePartitions(ctx, client, fn.Cfg)
+	// A new topic's leader may not serve yet, and a broker may be restarting:
+	// retry everything but a missing topic for RetryTimeout.
+	var ranges []PartitionRange
+	for began := time.Now(); ; {
+		ranges, err = resolvePartitions(ctx, client, fn.Cfg)
+		if err == nil || errors.Is(err, ErrNotFound) || time.Since(began) > fn.Cfg.RetryTimeout || ctx.Err() != nil {
+			break
+		}
+		log.Warnf(ctx, "kafkaio: listing partitions: %v; retrying", err)
+		sleep(ctx, 500*time.Millisecond)
+	}
 	if err != nil {
 		return err
 	}
