@@ -97,7 +97,7 @@ func runDoFns(t testing.TB, glob string, opts ReadOptions) (c collected, perUnit
 			perUnit[u] = append(perUnit[u], r.ID)
 		}, func(d schemas.DeadLetter) { c.dead = append(c.dead, d) })
 	}
-	rf.FinishBundle()
+	rf.Teardown()
 	return c, perUnit
 }
 

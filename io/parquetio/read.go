@@ -133,8 +133,9 @@ func (f *splitFn) ProcessElement(ctx context.Context, path string, emit func(Row
 	}
 }
 
-// readFn reads one row group. It keeps the last opened file across
-// elements of a bundle, since units of one file often arrive together.
+// readFn reads one row group. It keeps the last opened file (one handle per
+// DoFn instance) until a unit of another file arrives or Teardown, since
+// units of one file often arrive together.
 type readFn struct {
 	Options ReadOptions
 
@@ -150,8 +151,6 @@ func (f *readFn) closeFile() {
 	}
 	f.path, f.file, f.pf, f.plan = "", nil, nil, nil
 }
-
-func (f *readFn) FinishBundle() { f.closeFile() }
 
 func (f *readFn) Teardown() { f.closeFile() }
 
