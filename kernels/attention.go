@@ -1,9 +1,6 @@
 package kernels
 
-import (
-	"fmt"
-	"sync"
-)
+import "fmt"
 
 // Attention computes multi-head scaled dot-product attention the way Hugging
 // Face's BERT-style self-attention does, without materialising per-head
@@ -33,11 +30,11 @@ func Attention(dst, q, k, v []float32, batch, seqQ, seqK, heads, headDim int, ma
 		clear(dst[:batch*seqQ*width])
 		return
 	}
-	j := attentionPool.Get().(*attentionJob)
+	j := attentionPool.get()
 	*j = attentionJob{dst: dst, q: q, k: k, v: v, mask: mask, batch: batch, seqQ: seqQ, seqK: seqK, heads: heads, headDim: headDim, scale: scale}
 	parallelRun(batch*heads, 1, j)
 	*j = attentionJob{}
-	attentionPool.Put(j)
+	attentionPool.put(j)
 }
 
 // attentionJob is one Attention call; each pool chunk takes a run of
@@ -50,20 +47,20 @@ type attentionJob struct {
 }
 
 var (
-	attentionPool = sync.Pool{New: func() any { return new(attentionJob) }}
-	scoresPool    = sync.Pool{New: func() any { return new([]float32) }}
+	attentionPool freeList[attentionJob]
+	scoresPool    freeList[[]float32]
 )
 
 func (j *attentionJob) run(lo, hi int) {
 	seqQ, seqK, headDim := j.seqQ, j.seqK, j.headDim
 	width := j.heads * headDim
-	sp := scoresPool.Get().(*[]float32)
+	sp := scoresPool.get()
 	if cap(*sp) < seqQ*seqK+seqQ {
 		*sp = make([]float32, seqQ*seqK+seqQ)
 	}
 	scores := (*sp)[:seqQ*seqK]
 	invs := (*sp)[seqQ*seqK : seqQ*seqK+seqQ]
-	buf := gemmBufPool.Get().(*gemmBuf)
+	buf := gemmBufPool.get()
 	for u := lo; u < hi; u++ {
 		b, h := u/j.heads, u%j.heads
 		qb := j.q[b*seqQ*width+h*headDim:]
@@ -91,8 +88,8 @@ func (j *attentionJob) run(lo, hi int) {
 			scale(ob[i*width:i*width+headDim], inv)
 		}
 	}
-	gemmBufPool.Put(buf)
-	scoresPool.Put(sp)
+	gemmBufPool.put(buf)
+	scoresPool.put(sp)
 }
 
 // attentionRef is the plain-Go reference of Attention.

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"sync"
 )
 
 // Conv2DParams describes a 2-D convolution over NCHW input with OIHW weights,
@@ -95,7 +94,7 @@ func Conv2D(dst, src []float32, p Conv2DParams, w, bias []float32) {
 	var sp *[]float32
 	var cols []float32
 	if !direct {
-		sp = convPool.Get().(*[]float32)
+		sp = convPool.get()
 		if cap(*sp) < kdim*block {
 			*sp = make([]float32, kdim*block)
 		}
@@ -122,14 +121,14 @@ func Conv2D(dst, src []float32, p Conv2DParams, w, bias []float32) {
 		}
 	}
 	if sp != nil {
-		convPool.Put(sp)
+		convPool.put(sp)
 	}
 }
 
 // convColsMax bounds the im2col block (floats): 1 Mi floats, 4 MiB.
 const convColsMax = 1 << 20
 
-var convPool = sync.Pool{New: func() any { return new([]float32) }}
+var convPool freeList[[]float32]
 
 // im2col writes columns [pix0, pix0+pc) of the (InC·KH·KW)×(oh·ow) patch
 // matrix of one image into cols (row stride pc).
@@ -194,11 +193,11 @@ func MaxPool2D(dst, src []float32, planes, h, w, k, stride int) {
 		j.run(0, planes)
 		return
 	}
-	p := poolJobPool.Get().(*poolJob)
+	p := poolJobPool.get()
 	*p = j
 	parallelRun(planes, grain, p)
 	*p = poolJob{}
-	poolJobPool.Put(p)
+	poolJobPool.put(p)
 }
 
 type poolJob struct {
@@ -206,7 +205,7 @@ type poolJob struct {
 	h, w, k, stride int
 }
 
-var poolJobPool = sync.Pool{New: func() any { return new(poolJob) }}
+var poolJobPool freeList[poolJob]
 
 func (j *poolJob) run(lo, hi int) {
 	h, w, k, stride := j.h, j.w, j.k, j.stride

@@ -115,9 +115,6 @@ func TestMaxPool2DMatchesNaive(t *testing.T) {
 }
 
 func TestConv2DDoesNotAllocate(t *testing.T) {
-	if raceEnabled {
-		t.Skip("sync.Pool drops items under -race; run without -race to count allocations")
-	}
 	r := rand.New(rand.NewPCG(23, 24))
 	p := Conv2DParams{Batch: 1, InC: 16, InH: 20, InW: 20, OutC: 32, KH: 3, KW: 3, PadH: 1, PadW: 1}
 	src, w, b := randSlice(r, 16*400), randSlice(r, 32*16*9), randSlice(r, 32)

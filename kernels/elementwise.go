@@ -1,7 +1,5 @@
 package kernels
 
-import "sync"
-
 // elementwiseGrain is the smallest chunk of an elementwise kernel worth
 // handing to another core.
 const elementwiseGrain = 1 << 15
@@ -21,7 +19,7 @@ type elementwiseJob struct {
 	op      elementwiseOp
 }
 
-var elementwisePool = sync.Pool{New: func() any { return new(elementwiseJob) }}
+var elementwisePool freeList[elementwiseJob]
 
 func (j *elementwiseJob) run(lo, hi int) {
 	switch j.op {
@@ -36,7 +34,7 @@ func (j *elementwiseJob) run(lo, hi int) {
 }
 
 func runElementwise(x, bias []float32, cols int, op elementwiseOp) {
-	j := elementwisePool.Get().(*elementwiseJob)
+	j := elementwisePool.get()
 	*j = elementwiseJob{x: x, bias: bias, cols: cols, op: op}
 	if bias != nil {
 		parallelRun(len(x)/cols, max(1, elementwiseGrain/cols), j)
@@ -44,5 +42,5 @@ func runElementwise(x, bias []float32, cols int, op elementwiseOp) {
 		parallelRun(len(x), elementwiseGrain, j)
 	}
 	*j = elementwiseJob{}
-	elementwisePool.Put(j)
+	elementwisePool.put(j)
 }

@@ -137,9 +137,6 @@ func TestAttentionMatchesReference(t *testing.T) {
 }
 
 func TestFusedKernelsDoNotAllocate(t *testing.T) {
-	if raceEnabled {
-		t.Skip("sync.Pool drops items under -race; run without -race to count allocations")
-	}
 	prev := SetThreads(2)
 	defer SetThreads(prev)
 	r := rand.New(rand.NewPCG(17, 18))

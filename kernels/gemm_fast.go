@@ -1,7 +1,5 @@
 package kernels
 
-import "sync"
-
 // Blocking of the packed SGEMM (the BLIS/GotoBLAS loop nest). The micro-kernel
 // computes a gemmMR×gemmNR tile of C from a gemmMR-row panel of packed A and a
 // gemmNR-column panel of packed B. gemmKC×gemmNR floats of B (16 KiB) stay in
@@ -22,7 +20,7 @@ type gemmBuf struct {
 	tmp [gemmMR * gemmNR]float32
 }
 
-var gemmBufPool = sync.Pool{New: func() any {
+var gemmBufPool = freeList[gemmBuf]{newT: func() *gemmBuf {
 	return &gemmBuf{a: make([]float32, gemmMC*gemmKC+8), b: make([]float32, gemmKC*gemmNC)}
 }}
 
@@ -258,10 +256,10 @@ type gemmJob struct {
 	splitN         bool
 }
 
-var gemmJobPool = sync.Pool{New: func() any { return new(gemmJob) }}
+var gemmJobPool freeList[gemmJob]
 
 func (j *gemmJob) run(lo, hi int) {
-	buf := gemmBufPool.Get().(*gemmBuf)
+	buf := gemmBufPool.get()
 	if j.splitN {
 		j0, j1 := lo*gemmNR, min(hi*gemmNR, j.n)
 		b := j.b[j0:]
@@ -277,7 +275,7 @@ func (j *gemmJob) run(lo, hi int) {
 		}
 		sgemmSerial(j.transA, j.transB, i1-i0, j.n, j.k, j.alpha, a, j.lda, j.b, j.ldb, j.beta, j.c[i0*j.ldc:], j.ldc, buf)
 	}
-	gemmBufPool.Put(buf)
+	gemmBufPool.put(buf)
 }
 
 // gemmMinFlopsPerThread keeps small products on one core: handing a chunk to
@@ -292,12 +290,12 @@ func sgemmFast(transA, transB bool, m, n, k int, alpha float32, a []float32, lda
 	}
 	flops := 2 * m * n * k
 	if Threads() == 1 || flops < 2*gemmMinFlopsPerThread || k == 0 || alpha == 0 {
-		buf := gemmBufPool.Get().(*gemmBuf)
+		buf := gemmBufPool.get()
 		sgemmSerial(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, buf)
-		gemmBufPool.Put(buf)
+		gemmBufPool.put(buf)
 		return
 	}
-	j := gemmJobPool.Get().(*gemmJob)
+	j := gemmJobPool.get()
 	*j = gemmJob{transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, beta: beta,
 		a: a, b: b, c: c, lda: lda, ldb: ldb, ldc: ldc}
 	tilesN, tilesM := (n+gemmNR-1)/gemmNR, (m+gemmMR-1)/gemmMR
@@ -310,5 +308,5 @@ func sgemmFast(transA, transB bool, m, n, k int, alpha float32, a []float32, lda
 		parallelRun(tilesM, per, j)
 	}
 	*j = gemmJob{}
-	gemmJobPool.Put(j)
+	gemmJobPool.put(j)
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"testing"
 )
 
@@ -205,9 +206,6 @@ func TestSgemmConcurrentCallers(t *testing.T) {
 }
 
 func TestSgemmSteadyStateDoesNotAllocate(t *testing.T) {
-	if raceEnabled {
-		t.Skip("sync.Pool drops items under -race; run without -race to count allocations")
-	}
 	prev := SetThreads(2)
 	defer SetThreads(prev)
 	m, n, k := 64, 256, 128
@@ -215,5 +213,25 @@ func TestSgemmSteadyStateDoesNotAllocate(t *testing.T) {
 	Sgemm(false, true, m, n, k, 1, a, k, b, k, 0, c, n)
 	if allocs := testing.AllocsPerRun(20, func() { Sgemm(false, true, m, n, k, 1, a, k, b, k, 0, c, n) }); allocs != 0 {
 		t.Errorf("Sgemm allocates %v times per call", allocs)
+	}
+	// AllocsPerRun pins GOMAXPROCS to 1; count again with the two threads
+	// really running in parallel (scratch must not depend on which P ran).
+	// The Go runtime itself allocates now and then while goroutines block
+	// and wake (sudogs, GC workers, new Ms): well under one per call. Any
+	// allocation on the kernel's own path would be at least one per call.
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
+	runtime.GC()
+	for range 20 { // the second packing buffer appears once both threads run at once
+		Sgemm(false, true, m, n, k, 1, a, k, b, k, 0, c, n)
+	}
+	const calls = 200
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for range calls {
+		Sgemm(false, true, m, n, k, 1, a, k, b, k, 0, c, n)
+	}
+	runtime.ReadMemStats(&after)
+	if d := after.Mallocs - before.Mallocs; d >= calls/10 {
+		t.Errorf("%d two-thread Sgemm calls allocated %d times", calls, d)
 	}
 }

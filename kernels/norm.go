@@ -3,7 +3,6 @@ package kernels
 import (
 	"fmt"
 	"math"
-	"sync"
 )
 
 // LayerNorm normalises each of the rows of x (rows×dim) to zero mean and unit
@@ -157,7 +156,7 @@ type rowJob struct {
 	eps            float32
 }
 
-var rowJobPool = sync.Pool{New: func() any { return new(rowJob) }}
+var rowJobPool freeList[rowJob]
 
 func runRows(rows, grain int, j rowJob) {
 	if rows <= 0 || j.dim <= 0 {
@@ -167,11 +166,11 @@ func runRows(rows, grain int, j rowJob) {
 		j.run(0, rows)
 		return
 	}
-	p := rowJobPool.Get().(*rowJob)
+	p := rowJobPool.get()
 	*p = j
 	parallelRun(rows, grain, p)
 	*p = rowJob{}
-	rowJobPool.Put(p)
+	rowJobPool.put(p)
 }
 
 func (j *rowJob) run(lo, hi int) {
