@@ -12,8 +12,8 @@
 # Options:
 #   --quick           smoke test: 1 call per case, -benchtime 1x (numbers meaningless)
 #   --rounds N        repeat the whole sequence N times; medians are reported (default 1)
-#   --benchtime D     Go -benchtime for the FLAVA benchmarks (default 8s)
-#   --min-time S      PyTorch timed seconds per case, at least (default 8)
+#   --benchtime D     Go -benchtime for the FLAVA benchmarks (default 10s)
+#   --min-time S      PyTorch timed seconds per case, at least (default 10)
 #   --sgemm-time S    sgemm: Go -benchtime S s and numpy seconds (default 3)
 #   --count N         Go -count (default 1)
 #   --threads LIST    thread counts, comma-separated (default 1,2)
@@ -27,7 +27,7 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
 
-quick=0 rounds=1 benchtime=8s min_time=8 sgemm_time=3 count=1 threads=1,2
+quick=0 rounds=1 benchtime=10s min_time=10 sgemm_time=3 count=1 threads=1,2
 venv=${BENCH_VENV:-$here/.venv-bench} workdir="" do_torch=1 do_go=1 install=1 table_file=""
 die() { echo "compare.sh: $*" >&2; exit 2; }
 need() { [[ $# -ge 2 && -n $2 ]] || die "$1 needs a value"; }

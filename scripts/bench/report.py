@@ -154,7 +154,7 @@ def table(headers, rows):
 def build(args):
     lines = []
     metas = []
-    # torch[(case, threads)][config] -> [items/s], tflops[(case)] -> flop per item
+    # torch_items[(case, threads)][config] -> [items/s]; *_flop[case] -> [flop per item]
     torch_items, torch_gflops, torch_flop = {}, {}, {}
     np_sgemm, torch_sgemm = {}, {}
     for p in args.torch:
@@ -167,7 +167,7 @@ def build(args):
                 torch_items.setdefault(key, {}).setdefault(r["config"], []).append(r["items_per_s"])
                 torch_gflops.setdefault(key, {}).setdefault(r["config"], []).append(r["gflops"])
                 if r["items_per_s"] > 0:
-                    torch_flop[r["case"]] = r["gflops"] * 1e9 / r["items_per_s"]
+                    torch_flop.setdefault(r["case"], []).append(r["gflops"] * 1e9 / r["items_per_s"])
             elif r["kind"] == "sgemm":
                 d = np_sgemm if r["impl"] == "numpy" else torch_sgemm
                 d.setdefault((r["case"], r["threads"]), []).append(r["gflops"])
@@ -187,7 +187,7 @@ def build(args):
             if "GFLOP/s" in metrics:
                 go_gflops.setdefault((case, t), []).append(metrics["GFLOP/s"])
                 if items > 0:
-                    go_flop[case] = metrics["GFLOP/s"] * 1e9 / items
+                    go_flop.setdefault(case, []).append(metrics["GFLOP/s"] * 1e9 / items)
     for path in args.go_kernels:
         for kind, case, t, metrics in parse_go(path, None):
             if kind == "sgemm" and "GFLOP/s" in metrics:
@@ -247,9 +247,10 @@ def build(args):
                      key=lambda c: CASE_ORDER.index(c) if c in CASE_ORDER else 99)
     if missing and args.go_flava:
         lines.append("# No Go benchmark for: " + ", ".join(missing) + " (see scripts/bench/README.md)")
-    # The two sides must count the same work: flop per item from each side's GFLOP/s.
+    # The two sides must count the same work: flop per item from each side's GFLOP/s
+    # (Go prints 4 significant digits, so a 1% band).
     for case in sorted(set(go_flop) & set(torch_flop)):
-        a, b = go_flop[case], torch_flop[case]
+        a, b = med(go_flop[case]), med(torch_flop[case])
         if abs(a - b) > 0.01 * max(a, b):
             lines.append(f"# WARNING {case}: Go counts {a / 1e9:.2f} GFLOP per item, PyTorch {b / 1e9:.2f}")
     return lines
