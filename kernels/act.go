@@ -117,11 +117,5 @@ func SiLU(x []float32) {
 	}
 }
 
-// ReLU applies max(x, 0) in place (NaN stays NaN).
-func ReLU(x []float32) {
-	for i, v := range x {
-		if v < 0 {
-			x[i] = 0
-		}
-	}
-}
+// ReLU applies max(x, 0) in place (NaN stays NaN, −0 stays −0).
+func ReLU(x []float32) { reluVec(x) }

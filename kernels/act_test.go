@@ -94,3 +94,23 @@ func TestAddBiasGELUMatchesReference(t *testing.T) {
 		}
 	}
 }
+
+func TestReLUMatchesScalar(t *testing.T) {
+	r := rand.New(rand.NewPCG(29, 30))
+	for n := 0; n < 40; n++ {
+		x := randSlice(r, n)
+		if n > 2 {
+			x[0] = float32(math.NaN())
+			x[1] = float32(math.Copysign(0, -1))
+			x[2] = float32(math.Inf(-1))
+		}
+		want := append([]float32(nil), x...)
+		reluGo(want)
+		ReLU(x)
+		for i := range x {
+			if math.Float32bits(x[i]) != math.Float32bits(want[i]) {
+				t.Fatalf("n=%d: ReLU[%d] = %v (%#x), scalar %v (%#x)", n, i, x[i], math.Float32bits(x[i]), want[i], math.Float32bits(want[i]))
+			}
+		}
+	}
+}

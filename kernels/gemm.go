@@ -122,8 +122,4 @@ func Add(dst, a, b []float32) {
 }
 
 // Scale multiplies every element of x by s.
-func Scale(x []float32, s float32) {
-	for i := range x {
-		x[i] *= s
-	}
-}
+func Scale(x []float32, s float32) { scale(x, s) }

@@ -248,3 +248,18 @@ func layerNormApply(out, in, gamma, beta []float32, mean, inv float32) {
 	}
 	layerNormApplyGo(out[n:], in[n:], gamma[n:], beta[n:], mean, inv)
 }
+
+// reluAVX2 is ReLU eight lanes at a time (the codebook's many activations).
+//
+//go:noescape
+func reluAVX2(x *float32, n int)
+
+func reluVec(x []float32) {
+	n := len(x) &^ 7
+	if hasAVX2FMA && n > 0 {
+		reluAVX2(&x[0], n)
+	} else {
+		n = 0
+	}
+	reluGo(x[n:])
+}

@@ -38,3 +38,11 @@ func addGo(dst, a, b []float32) {
 		dst[i] = a[i] + b[i]
 	}
 }
+
+func reluGo(x []float32) {
+	for i, v := range x {
+		if v < 0 {
+			x[i] = 0
+		}
+	}
+}

@@ -565,3 +565,24 @@ laloop:
 ladone:
 	VZEROUPPER
 	RET
+
+// func reluAVX2(x *float32, n int)
+// x[i] = max(x[i], 0) for n (a multiple of 8) values. x is VMAXPS's second
+// source, which it returns for NaN and for ±0, so NaN and −0 stay as they are
+// (like the scalar `if v < 0 { v = 0 }`).
+TEXT ·reluAVX2(SB), NOSPLIT, $0-16
+	MOVQ x+0(FP), SI
+	MOVQ n+8(FP), CX
+	VXORPS Y1, Y1, Y1
+	SHRQ $3, CX
+	JZ rdone
+rloop:
+	VMOVUPS (SI), Y0
+	VMAXPS Y0, Y1, Y0
+	VMOVUPS Y0, (SI)
+	ADDQ $32, SI
+	DECQ CX
+	JNZ rloop
+rdone:
+	VZEROUPPER
+	RET
