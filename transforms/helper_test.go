@@ -19,6 +19,7 @@ import (
 	"testing"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/metrics"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/ptest"
 
@@ -225,4 +226,36 @@ func byID[T any](xs []T, id func(T) string) map[string]T {
 
 func deadByID(ds []schemas.DeadLetter) map[string]schemas.DeadLetter {
 	return byID(ds, func(d schemas.DeadLetter) string { return d.ID })
+}
+
+// metricsOf sums the pipeline's counters and merges its distributions by
+// name (over all steps) in MetricsNamespace.
+func metricsOf(pr beam.PipelineResult) (map[string]int64, map[string]metrics.DistributionValue) {
+	counters := map[string]int64{}
+	dists := map[string]metrics.DistributionValue{}
+	if pr == nil {
+		return counters, dists
+	}
+	all := pr.Metrics().AllMetrics()
+	for _, c := range all.Counters() {
+		if c.Namespace() == MetricsNamespace {
+			counters[c.Name()] += c.Result()
+		}
+	}
+	for _, d := range all.Distributions() {
+		if d.Namespace() != MetricsNamespace {
+			continue
+		}
+		v, old := d.Result(), dists[d.Name()]
+		if old.Count == 0 {
+			dists[d.Name()] = v
+			continue
+		}
+		old.Count += v.Count
+		old.Sum += v.Sum
+		old.Min = min(old.Min, v.Min)
+		old.Max = max(old.Max, v.Max)
+		dists[d.Name()] = old
+	}
+	return counters, dists
 }

@@ -247,7 +247,9 @@ func (f *zeroShotSideFn) ProcessElement(ctx context.Context, w beam.Window, et b
 	return nil
 }
 
-func (f *zeroShotSideFn) FinishBundle(ctx context.Context, emit func(beam.EventTime, schemas.Score), dead func(beam.EventTime, schemas.DeadLetter)) error {
+// FinishBundle takes the side input because Beam requires every method of
+// a DoFn with side inputs to declare them.
+func (f *zeroShotSideFn) FinishBundle(ctx context.Context, _ func(*string) bool, emit func(beam.EventTime, schemas.Score), dead func(beam.EventTime, schemas.DeadLetter)) error {
 	f.z.emitAll(ctx, f.z.e.flush(ctx), emit, dead)
 	return nil
 }
