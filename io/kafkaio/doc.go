@@ -37,5 +37,6 @@
 // Dependencies: kafka-go for the wire protocol (its low-level Client.Fetch and
 // ListOffsets fit an SDF better than its consumer-group Reader, which owns
 // partition assignment and offsets itself); franz-go's kfake in-process broker
-// for tests only.
+// for tests only. github.com/xdg-go/scram (and its pbkdf2, stringprep) entered
+// go.mod with this package: kafka-go's sasl/scram needs it for SCRAM-SHA-256/512.
 package kafkaio

@@ -178,7 +178,13 @@ running_pid() {
 	[[ -f "$PIDFILE" ]] || return 1
 	local pid
 	pid="$(cat "$PIDFILE")"
-	[[ "$pid" =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null && echo "$pid"
+	[[ "$pid" =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null || return 1
+	# A stale pid file may name a pid reused by an unrelated process: only
+	# claim a JVM running kafka.Kafka with this state directory's config.
+	if [[ -r "/proc/$pid/cmdline" ]] && ! tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q "kafka.Kafka $STATE/server.properties"; then
+		return 1
+	fi
+	echo "$pid"
 }
 
 # probe sends a Kafka Metadata v4 request (all topics, no auto-creation) over
