@@ -21,6 +21,10 @@
 // so a retried bundle writes its records again. Pipelines set the record key
 // to a stable record id so that consumers can de-duplicate.
 //
+// Metrics (namespace "kafkaio"): counters records_read, bytes_read,
+// records_written, bytes_written (key + value + headers), and a gauge
+// lag/<topic>/<partition> = high watermark minus next offset after each fetch.
+//
 // The package is byte-level: Record carries keys, values and headers as bytes.
 // Decoding payloads into record types belongs to schemas/ and transforms/;
 // this package must not import them, nor model/, transforms/ or pipelines/.
