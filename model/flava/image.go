@@ -110,7 +110,7 @@ func (e *ImageEmbeddings) Forward(pix *tensor.Tensor, boolMaskedPos *tensor.Bool
 	pos := e.PositionEmbeddings.Data
 	if interpolate {
 		var err error
-		if pos, err = e.interpolatePosEncoding(n, gh, gw, height, width); err != nil {
+		if pos, err = e.interpolatePosEncoding(&encoderScratch{}, n, gh, gw, height, width); err != nil {
 			return nil, 0, err
 		}
 	} else if len(pos) != seq*hidden {
@@ -126,7 +126,8 @@ func (e *ImageEmbeddings) Forward(pix *tensor.Tensor, boolMaskedPos *tensor.Bool
 // interpolatePosEncoding is ViTEmbeddings.interpolate_pos_encoding: the
 // patch position grid resized bicubically (align_corners=False, size=) to
 // gh×gw, unless the patch count already matches and the image is square.
-func (e *ImageEmbeddings) interpolatePosEncoding(numPatches, gh, gw, height, width int) ([]float32, error) {
+// The result may live in s.
+func (e *ImageEmbeddings) interpolatePosEncoding(s *encoderScratch, numPatches, gh, gw, height, width int) ([]float32, error) {
 	hidden := e.CLSToken.Shape[2]
 	pos := e.PositionEmbeddings.Data
 	numPositions := len(pos)/hidden - 1
@@ -144,16 +145,16 @@ func (e *ImageEmbeddings) interpolatePosEncoding(numPatches, gh, gw, height, wid
 		return nil, inputErr("cannot interpolate %d position embeddings: not a square grid", numPositions)
 	}
 	// (1, side, side, dim).permute(0, 3, 1, 2): one plane per hidden unit
-	planes := make([]float32, hidden*numPositions)
+	planes := grow(&s.planes, hidden*numPositions)
 	for t := 0; t < numPositions; t++ {
 		for d := 0; d < hidden; d++ {
 			planes[d*numPositions+t] = pos[(1+t)*hidden+d]
 		}
 	}
-	resized := make([]float32, hidden*gh*gw)
+	resized := grow(&s.resized, hidden*gh*gw)
 	kernels.BicubicResize(resized, planes, hidden, side, side, gh, gw,
 		float64(side)/float64(gh), float64(side)/float64(gw))
-	out := make([]float32, (1+gh*gw)*hidden)
+	out := grow(&s.pos, (1+gh*gw)*hidden)
 	copy(out[:hidden], pos[:hidden])
 	for t := 0; t < gh*gw; t++ {
 		for d := 0; d < hidden; d++ {
@@ -183,9 +184,6 @@ type ImageOutput struct {
 	LastHiddenState *tensor.Tensor   // B×(1+N)×hidden, after the final LayerNorm
 	PooledOutput    *tensor.Tensor   // B×hidden
 	HiddenStates    []*tensor.Tensor // embeddings + each layer's output (before the final LayerNorm), when asked
-	// preNorm is the last encoder layer's output before the final LayerNorm
-	// (HF's hidden_states[-1]), which FlavaModel feeds the multimodal encoder.
-	preNorm *tensor.Tensor
 }
 
 // ImageModel is FlavaImageModel.
@@ -254,25 +252,136 @@ func (m *ImageModel) checkPixels(in ImageInput) error {
 	return nil
 }
 
-// Forward runs FlavaImageModel.forward.
+// Forward runs FlavaImageModel.forward. Scratch memory comes from a reused
+// Workspace; the returned output's tensors are the only allocations.
 func (m *ImageModel) Forward(in ImageInput) (*ImageOutput, error) {
+	ws := getWorkspace()
+	defer putWorkspace(ws)
+	out := &ImageOutput{}
+	if _, err := m.forward(&ws.image, out, in); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// ForwardInto is Forward without allocation in steady state: scratch comes
+// from ws, and the results are written into out's tensors, which are reused
+// when they already have the needed capacity (and replaced by new tensors
+// otherwise, e.g. on the first call). HiddenStates is set to nil unless asked
+// for. On error out is left partly written.
+func (m *ImageModel) ForwardInto(ws *Workspace, out *ImageOutput, in ImageInput) error {
+	_, err := m.forward(&ws.image, out, in)
+	return err
+}
+
+// forward runs the model with scratch s and returns the last encoder
+// layer's output before the final LayerNorm (HF's hidden_states[-1], which
+// FlavaModel feeds the multimodal encoder); it lives in s.
+func (m *ImageModel) forward(s *encoderScratch, out *ImageOutput, in ImageInput) ([]float32, error) {
 	if err := m.checkPixels(in); err != nil {
 		return nil, err
 	}
 	batch, hidden := in.PixelValues.Shape[0], m.Config.HiddenSize
-	emb, seq, err := m.Embeddings.Forward(in.PixelValues, in.BoolMaskedPos, in.InterpolatePosEncoding)
+	x, seq, err := m.Embeddings.forward(s, in.PixelValues, in.BoolMaskedPos, in.InterpolatePosEncoding)
 	if err != nil {
 		return nil, err
 	}
-	last, all := m.Encoder.Forward(emb, batch, seq, nil, in.OutputHiddenStates)
-	seqOut := m.Layernorm.Forward(last, batch*seq)
-	out := &ImageOutput{
-		LastHiddenState: tensor.FromData(seqOut, batch, seq, hidden),
-		HiddenStates:    asTensors(all, batch, seq, hidden),
-		preNorm:         tensor.FromData(last, batch, seq, hidden),
+	var states []*tensor.Tensor
+	if !in.OutputHiddenStates {
+		out.HiddenStates = nil
+	} else {
+		states = reuseStates(&out.HiddenStates, len(m.Encoder.Layer)+1, batch, seq, hidden)
+		copy(states[0].Data, x)
 	}
+	m.Encoder.forward(s, x, batch, seq, nil, states)
+	last := reuse3(&out.LastHiddenState, batch, seq, hidden)
+	m.Layernorm.into(last.Data, x, batch*seq)
 	if m.Pooler != nil {
-		out.PooledOutput = tensor.FromData(m.Pooler.Forward(seqOut, batch, seq), batch, hidden)
+		m.Pooler.into(s, reuse2(&out.PooledOutput, batch, hidden).Data, last.Data, batch, seq)
+	} else {
+		out.PooledOutput = nil
 	}
-	return out, nil
+	return x, nil
+}
+
+// forward is FlavaImageEmbeddings.forward into s.x (batch×(1+N)×hidden),
+// with the patch Conv2d computed as one matrix product per image of the
+// patch matrix (a row per patch, a column per channel·row·column of the
+// kernel, the OIHW weight's own order) by the flattened weight, written
+// straight into token rows 1…N: no im2col per output pixel plane, no
+// flatten(2).transpose(1, 2) copy. The rows are first set to position
+// embedding + conv bias and the product is accumulated onto them.
+// pix has been validated.
+func (e *ImageEmbeddings) forward(s *encoderScratch, pix *tensor.Tensor, boolMaskedPos *tensor.Bool, interpolate bool) ([]float32, int, error) {
+	hidden := e.CLSToken.Shape[2]
+	batch, ch, height, width := pix.Shape[0], pix.Shape[1], pix.Shape[2], pix.Shape[3]
+	ps := e.PatchEmbeddings.PatchSize
+	gh, gw := height/ps, width/ps // Conv2d with kernel = stride = ps, no padding
+	n := gh * gw
+	seq := 1 + n
+	if boolMaskedPos != nil {
+		if e.MaskToken == nil {
+			return nil, 0, inputErr("bool_masked_pos given but the model has no mask token (mask_token=false)")
+		}
+		m := boolMaskedPos.Shape
+		ok := (len(m) == 2 && m[0] == batch && m[1] == n) || (len(m) == 3 && m[0] == batch && m[1]*m[2] == n)
+		if !ok || len(boolMaskedPos.Data) != batch*n {
+			return nil, 0, inputErr("bool_masked_pos has shape %v, want [%d %d]", m, batch, n)
+		}
+	}
+	pos := e.PositionEmbeddings.Data
+	if interpolate {
+		var err error
+		if pos, err = e.interpolatePosEncoding(s, n, gh, gw, height, width); err != nil {
+			return nil, 0, err
+		}
+	} else if len(pos) != seq*hidden {
+		return nil, 0, inputErr("%d patches but %d position embeddings (set InterpolatePosEncoding)", n, len(pos)/hidden-1)
+	}
+
+	// The patch matrix: row (b, py, px) holds pixels [c][py·ps+ky][px·ps+kx]
+	// in (c, ky, kx) order.
+	kdim := ch * ps * ps
+	patches := grow(&s.patches, batch*n*kdim)
+	for b := 0; b < batch; b++ {
+		img := pix.Data[b*ch*height*width:]
+		for t := 0; t < n; t++ {
+			py, px := t/gw, t%gw
+			row := patches[(b*n+t)*kdim:]
+			for c := 0; c < ch; c++ {
+				for ky := 0; ky < ps; ky++ {
+					src := img[(c*height+py*ps+ky)*width+px*ps:]
+					copy(row[(c*ps+ky)*ps:(c*ps+ky+1)*ps], src[:ps])
+				}
+			}
+		}
+	}
+	// embeddings = cat(cls_tokens, embeddings) + position_embeddings, with the
+	// conv bias and then the conv product accumulated onto the patch rows.
+	x := grow(&s.x, batch*seq*hidden)
+	bias := e.PatchEmbeddings.Projection.Bias
+	for b := 0; b < batch; b++ {
+		rows := x[b*seq*hidden : (b+1)*seq*hidden]
+		kernels.Add(rows[:hidden], e.CLSToken.Data, pos[:hidden])
+		if bias != nil {
+			for t := 1; t < seq; t++ {
+				kernels.Add(rows[t*hidden:(t+1)*hidden], pos[t*hidden:(t+1)*hidden], bias.Data)
+			}
+		} else {
+			copy(rows[hidden:], pos[hidden:seq*hidden])
+		}
+		kernels.Sgemm(false, true, n, hidden, kdim, 1, patches[b*n*kdim:], kdim,
+			e.PatchEmbeddings.Projection.Weight.Data, kdim, 1, rows[hidden:], hidden)
+	}
+	if boolMaskedPos != nil {
+		// embeddings * (1 - w) + mask_token * w, w = bool_masked_pos.unsqueeze(-1)
+		for i, masked := range boolMaskedPos.Data {
+			if masked {
+				b, t := i/n, i%n
+				row := x[(b*seq+1+t)*hidden : (b*seq+2+t)*hidden]
+				kernels.Add(row, e.MaskToken.Data, pos[(1+t)*hidden:(2+t)*hidden])
+			}
+		}
+	}
+	return x, seq, nil
 }

@@ -241,3 +241,137 @@ func asTensors(all [][]float32, batch, seq, hidden int) []*tensor.Tensor {
 	}
 	return out
 }
+
+// The methods below are the fused, allocation-free path the models run: the
+// same modules and the same order of operations as the Forward methods above,
+// but writing into Workspace buffers, with the residual stream updated in
+// place and the bias, activation and residual additions folded into
+// neighbouring passes. The Forward methods above stay as the plain,
+// one-module-one-call mirror of modeling_flava.py (and the reference the
+// fused path is tested against).
+
+// into writes x·Wᵀ+b for rows×in values of x into dst (rows×out).
+func (l *Linear) into(dst, x []float32, rows int) {
+	var b []float32
+	if l.Bias != nil {
+		b = l.Bias.Data
+	}
+	kernels.Linear(dst, x, rows, l.in(), l.out(), l.Weight.Data, b)
+}
+
+// addInto adds x·Wᵀ+b to dst (rows×out) in place: the bias first, then the
+// product accumulated by the GEMM itself (beta = 1), so a residual
+// connection costs no extra pass over the activations.
+func (l *Linear) addInto(dst, x []float32, rows int) {
+	in, out := l.in(), l.out()
+	if l.Bias != nil {
+		kernels.AddBias(dst, rows, out, l.Bias.Data)
+	}
+	kernels.Sgemm(false, true, rows, out, in, 1, x, in, l.Weight.Data, in, 1, dst, out)
+}
+
+// into writes the normalised rows of x into dst.
+func (n *LayerNorm) into(dst, x []float32, rows int) {
+	kernels.LayerNorm(dst, x, rows, len(n.Weight.Data), n.Weight.Data, n.Bias.Data, n.Eps)
+}
+
+// forward is FlavaSelfAttention.forward into s.ctx: the Q, K and V
+// projections of x, then attention over all heads straight from their
+// nn.Linear layout (no transpose_for_scores copies).
+func (a *SelfAttention) forward(s *encoderScratch, x []float32, batch, seq int, mask []float32) []float32 {
+	rows := batch * seq
+	width := a.Query.out()
+	q := grow(&s.q, rows*width)
+	k := grow(&s.k, rows*width)
+	v := grow(&s.v, rows*width)
+	ctx := grow(&s.ctx, rows*width)
+	a.Query.into(q, x, rows)
+	a.Key.into(k, x, rows)
+	a.Value.into(v, x, rows)
+	headDim := width / a.NumHeads
+	// attention_scores / math.sqrt(head_size), folded into the Q·Kᵀ product.
+	scale := float32(1 / math.Sqrt(float64(headDim)))
+	kernels.Attention(ctx, q, k, v, batch, seq, seq, a.NumHeads, headDim, mask, scale)
+	return ctx
+}
+
+// forward is FlavaIntermediate.forward into s.inter: dense then the
+// activation, with an exact GELU fused into the bias pass.
+func (m *Intermediate) forward(s *encoderScratch, x []float32, rows int) []float32 {
+	in, out := m.Dense.in(), m.Dense.out()
+	h := grow(&s.inter, rows*out)
+	if m.Act == kernels.ActGELU && m.Dense.Bias != nil {
+		kernels.Sgemm(false, true, rows, out, in, 1, x, in, m.Dense.Weight.Data, in, 0, h, out)
+		kernels.AddBiasGELU(h, rows, out, m.Dense.Bias.Data)
+		return h
+	}
+	m.Dense.into(h, x, rows)
+	m.Act.Apply(h)
+	return h
+}
+
+// forward is FlavaLayer.forward on the residual stream x (batch×seq×hidden),
+// updated in place to the layer's output.
+func (l *Layer) forward(s *encoderScratch, x []float32, batch, seq int, mask []float32) {
+	rows := batch * seq
+	ln := grow(&s.ln, len(x))
+	// layernorm_before, self-attention
+	l.LayernormBefore.into(ln, x, rows)
+	ctx := l.Attention.Attention.forward(s, ln, batch, seq, mask)
+	// attention output dense; first residual connection: x = dense(ctx) + x
+	l.Attention.Output.Dense.addInto(x, ctx, rows)
+	// layernorm_after, intermediate
+	l.LayernormAfter.into(ln, x, rows)
+	h := l.Intermediate.forward(s, ln, rows)
+	// second residual connection inside FlavaOutput: x = dense(h) + x
+	l.Output.Dense.addInto(x, h, rows)
+}
+
+// forward runs every layer on the residual stream x in place. When states
+// is not nil it receives HF's output_hidden_states: states[0] must already
+// hold the input; states[i+1] gets layer i's output.
+func (e *Encoder) forward(s *encoderScratch, x []float32, batch, seq int, mask []float32, states []*tensor.Tensor) {
+	for i, l := range e.Layer {
+		l.forward(s, x, batch, seq, mask)
+		if states != nil {
+			copy(states[i+1].Data, x)
+		}
+	}
+}
+
+// into is FlavaPooler.forward into dst (batch×hidden).
+func (p *Pooler) into(s *encoderScratch, dst, x []float32, batch, seq int) {
+	hidden := p.Dense.in()
+	first := grow(&s.first, batch*hidden)
+	for b := 0; b < batch; b++ {
+		copy(first[b*hidden:(b+1)*hidden], x[b*seq*hidden:])
+	}
+	p.Dense.into(dst, first, batch)
+	for i, v := range dst {
+		dst[i] = float32(math.Tanh(float64(v)))
+	}
+}
+
+// extendedMaskInt64 writes transformers' extended attention mask,
+// (1 - mask) * finfo(float32).min, for a 0/1 int64 mask into dst; a nil mask
+// means all ones.
+func extendedMaskInt64(dst []float32, mask []int64) {
+	if mask == nil {
+		clear(dst)
+		return
+	}
+	for i, m := range mask[:len(dst)] {
+		dst[i] = (1 - float32(m)) * -math.MaxFloat32
+	}
+}
+
+// extendedMaskFloat32 is extendedMaskInt64 for a float32 mask.
+func extendedMaskFloat32(dst []float32, mask []float32) {
+	if mask == nil {
+		clear(dst)
+		return
+	}
+	for i, m := range mask[:len(dst)] {
+		dst[i] = (1 - m) * -math.MaxFloat32
+	}
+}

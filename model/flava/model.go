@@ -88,57 +88,98 @@ type ModelOutput struct {
 	MultimodalInput *MultimodalInput
 }
 
-// Forward runs FlavaModel.forward.
+// Forward runs FlavaModel.forward. Scratch memory comes from a reused
+// Workspace; the returned output's tensors are the only allocations.
 func (m *Model) Forward(in ModelInput) (*ModelOutput, error) {
+	ws := getWorkspace()
+	defer putWorkspace(ws)
 	out := &ModelOutput{}
-	var imageMM, textMM []float32
+	if err := m.ForwardInto(ws, out, in); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// ForwardInto is Forward without allocation in steady state: scratch comes
+// from ws, and the results are written into out's sub-outputs and tensors,
+// which are reused when present with the needed capacity (and replaced
+// otherwise, e.g. on the first call). Parts a call does not compute (a
+// missing modality, a skipped multimodal encoder) are set to nil. On error
+// out is left partly written.
+func (m *Model) ForwardInto(ws *Workspace, out *ModelOutput, in ModelInput) error {
+	var imagePre, textPre []float32
 	var imgSeq, txtSeq, batch int
 	if in.PixelValues != nil {
-		io, err := m.ImageModel.Forward(ImageInput{PixelValues: in.PixelValues, BoolMaskedPos: in.BoolMaskedPos,
+		if out.ImageOutput == nil {
+			out.ImageOutput = &ImageOutput{}
+		}
+		io := out.ImageOutput
+		pre, err := m.ImageModel.forward(&ws.image, io, ImageInput{PixelValues: in.PixelValues, BoolMaskedPos: in.BoolMaskedPos,
 			InterpolatePosEncoding: in.InterpolatePosEncoding, OutputHiddenStates: in.OutputHiddenStates})
 		if err != nil {
-			return nil, err
+			return err
 		}
-		out.ImageOutput, out.ImageEmbeddings = io, io.LastHiddenState
+		out.ImageEmbeddings = io.LastHiddenState
 		// Note that these states don't use the final layernorm (HF comment).
-		batch, imgSeq = io.preNorm.Shape[0], io.preNorm.Shape[1]
-		imageMM = m.ImageToMMProjection.Forward(io.preNorm.Data, batch*imgSeq)
+		batch, imgSeq = io.LastHiddenState.Shape[0], io.LastHiddenState.Shape[1]
+		imagePre = pre
+	} else {
+		out.ImageOutput, out.ImageEmbeddings = nil, nil
 	}
 	if in.InputIDs != nil {
-		to, err := m.TextModel.Forward(TextInput{InputIDs: in.InputIDs, AttentionMask: in.AttentionMask,
+		if out.TextOutput == nil {
+			out.TextOutput = &TextOutput{}
+		}
+		to := out.TextOutput
+		pre, err := m.TextModel.forward(&ws.text, to, TextInput{InputIDs: in.InputIDs, AttentionMask: in.AttentionMask,
 			TokenTypeIDs: in.TokenTypeIDs, OutputHiddenStates: in.OutputHiddenStates})
 		if err != nil {
-			return nil, err
+			return err
 		}
-		out.TextOutput, out.TextEmbeddings = to, to.LastHiddenState
-		tb := to.preNorm.Shape[0]
-		txtSeq = to.preNorm.Shape[1]
-		if imageMM != nil && tb != batch {
-			return nil, inputErr("pixel_values has batch %d but input_ids has batch %d", batch, tb)
+		out.TextEmbeddings = to.LastHiddenState
+		tb := to.LastHiddenState.Shape[0]
+		txtSeq = to.LastHiddenState.Shape[1]
+		if imagePre != nil && tb != batch {
+			return inputErr("pixel_values has batch %d but input_ids has batch %d", batch, tb)
 		}
 		batch = tb
-		textMM = m.TextToMMProjection.Forward(to.preNorm.Data, batch*txtSeq)
+		textPre = pre
+	} else {
+		out.TextOutput, out.TextEmbeddings = nil, nil
 	}
-	if imageMM == nil || textMM == nil || in.SkipMultimodalEncoder {
-		return out, nil
+	if imagePre == nil || textPre == nil || in.SkipMultimodalEncoder {
+		out.MultimodalInput, out.MultimodalOutput, out.MultimodalEmbeddings = nil, nil, nil
+		return nil
 	}
+	// image_to_mm_projection and text_to_mm_projection over all tokens at
+	// once (into the encoders' spent query buffers), then
+	// torch.cat([image_mm_projection, text_mm_projection], dim=1).
 	mh := m.MultimodalModel.Config.HiddenSize
+	imageMM := grow(&ws.image.q, batch*imgSeq*mh)
+	m.ImageToMMProjection.into(imageMM, imagePre, batch*imgSeq)
+	textMM := grow(&ws.text.q, batch*txtSeq*mh)
+	m.TextToMMProjection.into(textMM, textPre, batch*txtSeq)
+	if out.MultimodalInput == nil {
+		out.MultimodalInput = &MultimodalInput{}
+	}
+	mmIn := out.MultimodalInput
 	seq := imgSeq + txtSeq
-	cat := make([]float32, batch*seq*mh)
+	cat := reuse3(&mmIn.HiddenStates, batch, seq, mh).Data
 	for b := 0; b < batch; b++ {
 		row := cat[b*seq*mh:]
 		copy(row[:imgSeq*mh], imageMM[b*imgSeq*mh:(b+1)*imgSeq*mh])
 		copy(row[imgSeq*mh:seq*mh], textMM[b*txtSeq*mh:(b+1)*txtSeq*mh])
 	}
-	mmIn := &MultimodalInput{HiddenStates: tensor.FromData(cat, batch, seq, mh)}
-	if in.AttentionMask != nil {
+	if in.AttentionMask == nil {
+		mmIn.AttentionMask = nil
+	} else {
 		// attention_multimodal = cat(ones(B, image tokens [+1 CLS]), attention_mask)
 		head := imgSeq
 		if m.MultimodalModel.CLSToken != nil {
 			head++
 		}
 		width := head + txtSeq
-		mask := make([]float32, batch*width)
+		mask := reuse2(&mmIn.AttentionMask, batch, width).Data
 		for b := 0; b < batch; b++ {
 			row := mask[b*width : (b+1)*width]
 			for j := 0; j < head; j++ {
@@ -148,14 +189,15 @@ func (m *Model) Forward(in ModelInput) (*ModelOutput, error) {
 				row[head+j] = float32(in.AttentionMask.Data[b*txtSeq+j])
 			}
 		}
-		mmIn.AttentionMask = tensor.FromData(mask, batch, width)
 	}
-	mo, err := m.MultimodalModel.Forward(*mmIn)
-	if err != nil {
-		return nil, err
+	if out.MultimodalOutput == nil {
+		out.MultimodalOutput = &MultimodalOutput{}
 	}
-	out.MultimodalInput, out.MultimodalOutput, out.MultimodalEmbeddings = mmIn, mo, mo.LastHiddenState
-	return out, nil
+	if err := m.MultimodalModel.forward(&ws.multimodal, out.MultimodalOutput, *mmIn); err != nil {
+		return err
+	}
+	out.MultimodalEmbeddings = out.MultimodalOutput.LastHiddenState
+	return nil
 }
 
 // project applies l to every token of a B×S×in tensor.

@@ -56,50 +56,73 @@ func NewMultimodalModel(cfg MultimodalConfig) (*MultimodalModel, error) {
 	return m, nil
 }
 
-// Forward runs FlavaMultimodalModel.forward.
+// Forward runs FlavaMultimodalModel.forward. Scratch memory comes from a
+// reused Workspace; the returned output's tensors are the only allocations.
 func (m *MultimodalModel) Forward(in MultimodalInput) (*MultimodalOutput, error) {
+	ws := getWorkspace()
+	defer putWorkspace(ws)
+	out := &MultimodalOutput{}
+	if err := m.forward(&ws.multimodal, out, in); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// ForwardInto is Forward without allocation in steady state: scratch comes
+// from ws, and the results are written into out's tensors, which are reused
+// when they already have the needed capacity (and replaced by new tensors
+// otherwise, e.g. on the first call). HiddenStates is set to nil unless asked
+// for. On error out is left partly written.
+func (m *MultimodalModel) ForwardInto(ws *Workspace, out *MultimodalOutput, in MultimodalInput) error {
+	return m.forward(&ws.multimodal, out, in)
+}
+
+func (m *MultimodalModel) forward(s *encoderScratch, out *MultimodalOutput, in MultimodalInput) error {
 	x := in.HiddenStates
 	hidden := m.Config.HiddenSize
 	if x == nil {
-		return nil, inputErr("multimodal hidden_states is nil")
+		return inputErr("multimodal hidden_states is nil")
 	}
 	if len(x.Shape) != 3 || !validShape(x.Shape, len(x.Data)) || x.Shape[0] <= 0 || x.Shape[1] <= 0 || x.Shape[2] != hidden {
-		return nil, inputErr("multimodal hidden_states has shape %v, want non-empty B×S×%d", x.Shape, hidden)
+		return inputErr("multimodal hidden_states has shape %v, want non-empty B×S×%d", x.Shape, hidden)
 	}
 	batch, seq := x.Shape[0], x.Shape[1]
-	var h []float32
+	if m.CLSToken != nil {
+		seq++
+	}
+	var ext []float32
+	if am := in.AttentionMask; am != nil {
+		if len(am.Shape) != 2 || am.Shape[0] != batch || am.Shape[1] != seq || len(am.Data) != batch*seq {
+			return inputErr("multimodal attention_mask has shape %v, want [%d %d]", am.Shape, batch, seq)
+		}
+		ext = grow(&s.mask, batch*seq)
+		extendedMaskFloat32(ext, am.Data)
+	}
+	h := grow(&s.x, batch*seq*hidden)
 	if m.CLSToken != nil {
 		// torch.cat((cls_tokens, hidden_states), dim=1)
-		h = make([]float32, batch*(seq+1)*hidden)
 		for b := 0; b < batch; b++ {
-			row := h[b*(seq+1)*hidden:]
+			row := h[b*seq*hidden:]
 			copy(row[:hidden], m.CLSToken.Data)
-			copy(row[hidden:(seq+1)*hidden], x.Data[b*seq*hidden:(b+1)*seq*hidden])
-		}
-		seq++
-	} else {
-		h = append([]float32(nil), x.Data...) // hidden_states[0] must not alias the caller's tensor
-	}
-	mask := make([]float32, batch*seq)
-	if in.AttentionMask == nil {
-		for i := range mask {
-			mask[i] = 1
+			copy(row[hidden:seq*hidden], x.Data[b*(seq-1)*hidden:(b+1)*(seq-1)*hidden])
 		}
 	} else {
-		am := in.AttentionMask
-		if len(am.Shape) != 2 || am.Shape[0] != batch || am.Shape[1] != seq || len(am.Data) != batch*seq {
-			return nil, inputErr("multimodal attention_mask has shape %v, want [%d %d]", am.Shape, batch, seq)
-		}
-		copy(mask, am.Data)
+		copy(h, x.Data)
 	}
-	last, all := m.Encoder.Forward(h, batch, seq, extendedMask(mask), in.OutputHiddenStates)
-	seqOut := m.Layernorm.Forward(last, batch*seq)
-	out := &MultimodalOutput{
-		LastHiddenState: tensor.FromData(seqOut, batch, seq, hidden),
-		HiddenStates:    asTensors(all, batch, seq, hidden),
+	var states []*tensor.Tensor
+	if !in.OutputHiddenStates {
+		out.HiddenStates = nil
+	} else {
+		states = reuseStates(&out.HiddenStates, len(m.Encoder.Layer)+1, batch, seq, hidden)
+		copy(states[0].Data, h)
 	}
+	m.Encoder.forward(s, h, batch, seq, ext, states)
+	last := reuse3(&out.LastHiddenState, batch, seq, hidden)
+	m.Layernorm.into(last.Data, h, batch*seq)
 	if m.Pooler != nil {
-		out.PooledOutput = tensor.FromData(m.Pooler.Forward(seqOut, batch, seq), batch, hidden)
+		m.Pooler.into(s, reuse2(&out.PooledOutput, batch, hidden).Data, last.Data, batch, seq)
+	} else {
+		out.PooledOutput = nil
 	}
-	return out, nil
+	return nil
 }

@@ -1,6 +1,7 @@
 package flava
 
 import (
+	"github.com/flavabeam/flavabeam/kernels"
 	"github.com/flavabeam/flavabeam/model/tensor"
 )
 
@@ -45,6 +46,25 @@ func (e *TextEmbeddings) Forward(ids, tokenTypes []int64, batch, seq int) []floa
 	return e.LayerNorm.Forward(out, batch*seq)
 }
 
+// forward is Forward into x (batch×seq×hidden), the sums staged in s.ln.
+func (e *TextEmbeddings) forward(s *encoderScratch, x []float32, ids, tokenTypes []int64, batch, seq int) {
+	hidden := e.WordEmbeddings.Weight.Shape[1]
+	sum := grow(&s.ln, batch*seq*hidden)
+	word, pos, typ := e.WordEmbeddings.Weight.Data, e.PositionEmbeddings.Weight.Data, e.TokenTypeEmbeddings.Weight.Data
+	for i := 0; i < batch*seq; i++ {
+		row := sum[i*hidden : (i+1)*hidden]
+		tt := 0
+		if tokenTypes != nil {
+			tt = int(tokenTypes[i])
+		}
+		t := i % seq
+		// embeddings = inputs_embeds + token_type_embeddings; embeddings += position_embeddings
+		kernels.Add(row, word[int(ids[i])*hidden:][:hidden], typ[tt*hidden:][:hidden])
+		kernels.Add(row, row, pos[t*hidden:][:hidden])
+	}
+	e.LayerNorm.into(x, sum, batch*seq)
+}
+
 // TextInput is the input of TextModel.Forward (FlavaTextModel.forward).
 type TextInput struct {
 	// InputIDs is B×L token ids in [0, vocab_size), L ≤ max_position_embeddings.
@@ -62,7 +82,6 @@ type TextOutput struct {
 	LastHiddenState *tensor.Tensor   // B×L×hidden, after the final LayerNorm
 	PooledOutput    *tensor.Tensor   // B×hidden
 	HiddenStates    []*tensor.Tensor // embeddings + each layer's output, when asked
-	preNorm         *tensor.Tensor   // HF's hidden_states[-1]
 }
 
 // TextModel is FlavaTextModel.
@@ -136,36 +155,64 @@ func (m *TextModel) checkInput(in TextInput) (int, int, error) {
 	return b, l, nil
 }
 
-// Forward runs FlavaTextModel.forward.
+// Forward runs FlavaTextModel.forward. Scratch memory comes from a reused
+// Workspace; the returned output's tensors are the only allocations.
 func (m *TextModel) Forward(in TextInput) (*TextOutput, error) {
+	ws := getWorkspace()
+	defer putWorkspace(ws)
+	out := &TextOutput{}
+	if _, err := m.forward(&ws.text, out, in); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// ForwardInto is Forward without allocation in steady state: scratch comes
+// from ws, and the results are written into out's tensors, which are reused
+// when they already have the needed capacity (and replaced by new tensors
+// otherwise, e.g. on the first call). HiddenStates is set to nil unless asked
+// for. On error out is left partly written.
+func (m *TextModel) ForwardInto(ws *Workspace, out *TextOutput, in TextInput) error {
+	_, err := m.forward(&ws.text, out, in)
+	return err
+}
+
+// forward runs the model with scratch s and returns the last encoder
+// layer's output before the final LayerNorm (HF's hidden_states[-1]); it
+// lives in s.
+func (m *TextModel) forward(s *encoderScratch, out *TextOutput, in TextInput) ([]float32, error) {
 	batch, seq, err := m.checkInput(in)
 	if err != nil {
 		return nil, err
 	}
 	hidden := m.Config.HiddenSize
-	// attention_mask defaults to ones; get_extended_attention_mask
-	mask := make([]float32, batch*seq)
-	for i := range mask {
-		mask[i] = 1
-		if in.AttentionMask != nil {
-			mask[i] = float32(in.AttentionMask.Data[i])
-		}
+	// attention_mask defaults to ones (an all-zero additive mask: none);
+	// get_extended_attention_mask
+	var ext []float32
+	if in.AttentionMask != nil {
+		ext = grow(&s.mask, batch*seq)
+		extendedMaskInt64(ext, in.AttentionMask.Data)
 	}
-	ext := extendedMask(mask)
 	var types []int64
 	if in.TokenTypeIDs != nil {
 		types = in.TokenTypeIDs.Data
 	}
-	emb := m.Embeddings.Forward(in.InputIDs.Data, types, batch, seq)
-	last, all := m.Encoder.Forward(emb, batch, seq, ext, in.OutputHiddenStates)
-	seqOut := m.Layernorm.Forward(last, batch*seq)
-	out := &TextOutput{
-		LastHiddenState: tensor.FromData(seqOut, batch, seq, hidden),
-		HiddenStates:    asTensors(all, batch, seq, hidden),
-		preNorm:         tensor.FromData(last, batch, seq, hidden),
+	x := grow(&s.x, batch*seq*hidden)
+	m.Embeddings.forward(s, x, in.InputIDs.Data, types, batch, seq)
+	var states []*tensor.Tensor
+	if !in.OutputHiddenStates {
+		out.HiddenStates = nil
+	} else {
+		states = reuseStates(&out.HiddenStates, len(m.Encoder.Layer)+1, batch, seq, hidden)
+		copy(states[0].Data, x)
 	}
+	m.Encoder.forward(s, x, batch, seq, ext, states)
+	last := reuse3(&out.LastHiddenState, batch, seq, hidden)
+	m.Layernorm.into(last.Data, x, batch*seq)
 	if m.Pooler != nil {
-		out.PooledOutput = tensor.FromData(m.Pooler.Forward(seqOut, batch, seq), batch, hidden)
+		m.Pooler.into(s, reuse2(&out.PooledOutput, batch, hidden).Data, last.Data, batch, seq)
+	} else {
+		out.PooledOutput = nil
 	}
-	return out, nil
+	return x, nil
 }

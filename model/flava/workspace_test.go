@@ -1,0 +1,142 @@
+package flava
+
+import (
+	"testing"
+
+	"github.com/flavabeam/flavabeam/model/tensor"
+)
+
+// midConfig is big enough that the kernels split GEMMs, attention and
+// elementwise passes over the pool, small enough for a quick test.
+func midConfig() Config {
+	c := tinyConfig()
+	for _, e := range []*struct{ h, l, a, i *int }{
+		{&c.ImageConfig.HiddenSize, &c.ImageConfig.NumHiddenLayers, &c.ImageConfig.NumAttentionHeads, &c.ImageConfig.IntermediateSize},
+		{&c.TextConfig.HiddenSize, &c.TextConfig.NumHiddenLayers, &c.TextConfig.NumAttentionHeads, &c.TextConfig.IntermediateSize},
+		{&c.MultimodalConfig.HiddenSize, &c.MultimodalConfig.NumHiddenLayers, &c.MultimodalConfig.NumAttentionHeads, &c.MultimodalConfig.IntermediateSize},
+	} {
+		*e.h, *e.l, *e.a, *e.i = 128, 2, 4, 512
+	}
+	c.ImageConfig.ImageSize, c.ImageConfig.PatchSize = 64, 8
+	c.TextConfig.MaxPositionEmbeddings = 32
+	return c
+}
+
+func midInputs(batch int) ModelInput {
+	pix := tensor.New(batch, 3, 64, 64)
+	for i := range pix.Data {
+		pix.Data[i] = float32(i%251)/125 - 1
+	}
+	ids := tensor.NewInt64(batch, 20)
+	mask := tensor.NewInt64(batch, 20)
+	for i := range ids.Data {
+		ids.Data[i] = int64(1 + 7*i%40)
+		mask.Data[i] = 1
+		if i%20 > 15 && i/20%2 == 1 {
+			mask.Data[i] = 0
+		}
+	}
+	return ModelInput{PixelValues: pix, InputIDs: ids, AttentionMask: mask}
+}
+
+func TestForwardIntoDoesNotAllocate(t *testing.T) {
+	m, err := NewRandom(midConfig(), 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := midInputs(3)
+	var ws Workspace
+	var out ModelOutput
+	var img ImageOutput
+	var txt TextOutput
+	var mm MultimodalOutput
+	run := func() {
+		if err := m.ForwardInto(&ws, &out, in); err != nil {
+			t.Fatal(err)
+		}
+		if err := m.ImageModel.ForwardInto(&ws, &img, ImageInput{PixelValues: in.PixelValues}); err != nil {
+			t.Fatal(err)
+		}
+		if err := m.TextModel.ForwardInto(&ws, &txt, TextInput{InputIDs: in.InputIDs, AttentionMask: in.AttentionMask, OutputHiddenStates: true}); err != nil {
+			t.Fatal(err)
+		}
+		if err := m.MultimodalModel.ForwardInto(&ws, &mm, *out.MultimodalInput); err != nil {
+			t.Fatal(err)
+		}
+	}
+	run()
+	run()
+	if a := testing.AllocsPerRun(5, run); a != 0 {
+		t.Errorf("ForwardInto with a warm Workspace: %v allocations per run, want 0", a)
+	}
+}
+
+// TestForwardIntoMatchesForward checks that reused outputs and a reused
+// Workspace give exactly what a fresh Forward gives, across batch sizes
+// that shrink and grow the buffers.
+func TestForwardIntoMatchesForward(t *testing.T) {
+	m, err := NewRandom(midConfig(), 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ws Workspace
+	var out ModelOutput
+	for _, batch := range []int{2, 1, 3} {
+		in := midInputs(batch)
+		in.OutputHiddenStates = true
+		want, err := m.Forward(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := m.ForwardInto(&ws, &out, in); err != nil {
+			t.Fatal(err)
+		}
+		pairs := map[string][2]*tensor.Tensor{
+			"image":      {want.ImageEmbeddings, out.ImageEmbeddings},
+			"image pool": {want.ImageOutput.PooledOutput, out.ImageOutput.PooledOutput},
+			"text":       {want.TextEmbeddings, out.TextEmbeddings},
+			"mm input":   {want.MultimodalInput.HiddenStates, out.MultimodalInput.HiddenStates},
+			"mm mask":    {want.MultimodalInput.AttentionMask, out.MultimodalInput.AttentionMask},
+			"mm":         {want.MultimodalEmbeddings, out.MultimodalEmbeddings},
+			"mm pool":    {want.MultimodalOutput.PooledOutput, out.MultimodalOutput.PooledOutput},
+			"text h1":    {want.TextOutput.HiddenStates[1], out.TextOutput.HiddenStates[1]},
+		}
+		for name, p := range pairs {
+			if !tensor.SameShape(p[0].Shape, p[1].Shape) {
+				t.Fatalf("batch %d %s: shape %v, want %v", batch, name, p[1].Shape, p[0].Shape)
+			}
+			if d, at := tensor.MaxAbsDiff(p[0].Data, p[1].Data); d != 0 {
+				t.Errorf("batch %d %s: differs by %g at %d", batch, name, d, at)
+			}
+		}
+	}
+}
+
+// TestFusedEncoderMatchesModuleForward compares the fused in-place encoder
+// path the models run with the plain module-by-module Forward methods.
+func TestFusedEncoderMatchesModuleForward(t *testing.T) {
+	m, err := NewRandom(midConfig(), 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const batch, seq, hidden = 2, 20, 128
+	x := make([]float32, batch*seq*hidden)
+	for i := range x {
+		x[i] = float32(i%89)/89 - 0.5
+	}
+	mask := make([]float32, batch*seq)
+	for i := range mask {
+		mask[i] = 1
+		if i > seq+14 {
+			mask[i] = 0
+		}
+	}
+	ext := extendedMask(mask)
+	want, _ := m.TextModel.Encoder.Forward(x, batch, seq, ext, false)
+	var s encoderScratch
+	got := append([]float32(nil), x...)
+	m.TextModel.Encoder.forward(&s, got, batch, seq, ext, nil)
+	if ok, at := tensor.AllClose(got, want, 1e-5, 1e-5); !ok {
+		t.Errorf("fused encoder differs at %d: %g vs %g", at, got[at], want[at])
+	}
+}
