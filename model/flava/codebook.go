@@ -272,29 +272,42 @@ func (cb *ImageCodebook) checkPixels(x *tensor.Tensor) error {
 
 // Forward returns the codebook logits (z_logits), B×vocab×h×w with
 // h = H/8, w = W/8 (floor at each pool), for pixels B×C×H×W. pixels is not
-// modified.
+// modified. Scratch comes from a reused Workspace (codebook_fast.go); the
+// logits are the only allocation.
 func (cb *ImageCodebook) Forward(pixels *tensor.Tensor) (*tensor.Tensor, error) {
-	if err := cb.checkPixels(pixels); err != nil {
+	ws := getWorkspace()
+	defer putWorkspace(ws)
+	out := &tensor.Tensor{}
+	if err := cb.ForwardInto(ws, out, pixels); err != nil {
 		return nil, err
 	}
+	return out, nil
+}
+
+// forwardModules is Forward composed from the modules' own Forward methods,
+// one new tensor per step: the plain reference the fused path is tested
+// against.
+func (cb *ImageCodebook) forwardModules(pixels *tensor.Tensor) *tensor.Tensor {
 	x := cb.Input.Forward(pixels)
 	for _, g := range cb.Groups {
 		x = g.Forward(x)
 	}
 	kernels.ReLU(x.Data) // x is our own buffer here
-	return cb.Output.Forward(x), nil
+	return cb.Output.Forward(x)
 }
 
 // CodebookIndices returns the visual token ids, the argmax over the
 // vocabulary of Forward's logits (first maximum on ties, like torch.argmax),
 // as a B×h×w tensor — transformers' get_codebook_indices, which
-// FlavaForPreTraining uses as mim_labels.
+// FlavaForPreTraining uses as mim_labels. Only the ids are allocated.
 func (cb *ImageCodebook) CodebookIndices(pixels *tensor.Tensor) (*tensor.Int64, error) {
-	logits, err := cb.Forward(pixels)
-	if err != nil {
+	ws := getWorkspace()
+	defer putWorkspace(ws)
+	ids := &tensor.Int64{}
+	if err := cb.CodebookIndicesInto(ws, ids, pixels); err != nil {
 		return nil, err
 	}
-	return argmaxChannels(logits), nil
+	return ids, nil
 }
 
 // CodebookProbs returns the softmax over the vocabulary of Forward's logits,
@@ -306,34 +319,6 @@ func (cb *ImageCodebook) CodebookProbs(pixels *tensor.Tensor) (*tensor.Tensor, e
 	}
 	softmaxChannels(logits)
 	return logits, nil
-}
-
-// argmaxChannels returns argmax over dim 1 of a B×C×H×W tensor as B×H×W.
-// NaN counts as the maximum, as in torch.argmax.
-func argmaxChannels(t *tensor.Tensor) *tensor.Int64 {
-	n, c, h, w := t.Shape[0], t.Shape[1], t.Shape[2], t.Shape[3]
-	hw := h * w
-	out := tensor.NewInt64(n, h, w)
-	for b := 0; b < n; b++ {
-		plane := t.Data[b*c*hw : (b+1)*c*hw]
-		for p := 0; p < hw; p++ {
-			best, at := plane[p], 0
-			if best == best {
-				for ch := 1; ch < c; ch++ {
-					v := plane[ch*hw+p]
-					if v != v {
-						at = ch
-						break
-					}
-					if v > best {
-						best, at = v, ch
-					}
-				}
-			}
-			out.Data[b*hw+p] = int64(at)
-		}
-	}
-	return out
 }
 
 // softmaxChannels replaces a B×C×H×W tensor by its softmax over dim 1, in

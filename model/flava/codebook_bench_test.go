@@ -68,20 +68,32 @@ func codebookFLOPs(cb *ImageCodebook, h, w int) float64 {
 }
 
 // BenchmarkCodebook112 runs facebook/flava-image-codebook's architecture
-// (hidden 256, vocab 8192, 4 groups × 2 blocks; random weights) on one
-// 112×112 codebook image, the size FLAVA's processor produces, through
-// CodebookIndices (the MIM-label path).
+// (hidden 256, vocab 8192, 4 groups × 2 blocks; random weights) on 112×112
+// codebook images, the size FLAVA's processor produces, through
+// CodebookIndicesInto (the MIM-label path) with a warm Workspace, at batch 1
+// and 8 (the names scripts/bench/report.py pairs with PyTorch).
 func BenchmarkCodebook112(b *testing.B) {
 	cb := randomCodebook(b, CodebookConfig{})
-	const batch, size = 1, 112
+	b.Run("batch1", func(b *testing.B) { benchCodebook(b, cb, 1) })
+	b.Run("batch8", func(b *testing.B) { benchCodebook(b, cb, 8) })
+}
+
+func benchCodebook(b *testing.B, cb *ImageCodebook, batch int) {
+	const size = 112
 	px := tensor.New(batch, 3, size, size)
 	rng := rand.New(rand.NewPCG(3, 4))
 	for i := range px.Data {
 		px.Data[i] = 0.1 + 0.8*rng.Float32()
 	}
+	var ws Workspace
+	var ids tensor.Int64
+	if err := cb.CodebookIndicesInto(&ws, &ids, px); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
 	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		if _, err := cb.CodebookIndices(px); err != nil {
+	for b.Loop() {
+		if err := cb.CodebookIndicesInto(&ws, &ids, px); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -24,6 +24,7 @@ import (
 // overwritten by the next call that uses it.
 type Workspace struct {
 	image, text, multimodal encoderScratch
+	codebook                codebookScratch
 }
 
 // encoderScratch holds one encoder's buffers; the three encoders of a Model

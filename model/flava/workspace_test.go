@@ -140,3 +140,79 @@ func TestFusedEncoderMatchesModuleForward(t *testing.T) {
 		t.Errorf("fused encoder differs at %d: %g vs %g", at, got[at], want[at])
 	}
 }
+
+func smallCodebook(t *testing.T) *ImageCodebook {
+	t.Helper()
+	return randomCodebook(t, CodebookConfig{HiddenSize: 16, VocabSize: 40})
+}
+
+func codebookPixels(batch, size int) *tensor.Tensor {
+	px := tensor.New(batch, 3, size, size)
+	for i := range px.Data {
+		px.Data[i] = 0.1 + 0.8*float32(i%113)/113
+	}
+	return px
+}
+
+// TestCodebookFusedMatchesModules compares the Workspace path (images split
+// over the pool) with the modules' own Forward methods.
+func TestCodebookFusedMatchesModules(t *testing.T) {
+	cb := smallCodebook(t)
+	for _, batch := range []int{1, 3} {
+		px := codebookPixels(batch, 24)
+		want := cb.forwardModules(px)
+		got, err := cb.Forward(px)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !tensor.SameShape(got.Shape, want.Shape) {
+			t.Fatalf("batch %d: shape %v, want %v", batch, got.Shape, want.Shape)
+		}
+		if ok, at := tensor.AllClose(got.Data, want.Data, 1e-5, 1e-5); !ok {
+			t.Errorf("batch %d: logits differ at %d: %g vs %g", batch, at, got.Data[at], want.Data[at])
+		}
+		ids, err := cb.CodebookIndices(px)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantIDs := argmaxChannels(got)
+		for i := range ids.Data {
+			if ids.Data[i] != wantIDs.Data[i] {
+				t.Fatalf("batch %d: id %d = %d, want %d", batch, i, ids.Data[i], wantIDs.Data[i])
+			}
+		}
+	}
+}
+
+func TestCodebookIndicesIntoDoesNotAllocate(t *testing.T) {
+	cb := smallCodebook(t)
+	px := codebookPixels(4, 24)
+	var ws Workspace
+	var ids tensor.Int64
+	var logits tensor.Tensor
+	run := func() {
+		if err := cb.CodebookIndicesInto(&ws, &ids, px); err != nil {
+			t.Fatal(err)
+		}
+		if err := cb.ForwardInto(&ws, &logits, px); err != nil {
+			t.Fatal(err)
+		}
+	}
+	run()
+	run()
+	if a := testing.AllocsPerRun(5, run); a != 0 {
+		t.Errorf("codebook with a warm Workspace: %v allocations per run, want 0", a)
+	}
+}
+
+// argmaxChannels returns argmax over dim 1 of a B×C×H×W tensor as B×H×W.
+// NaN counts as the maximum, as in torch.argmax.
+func argmaxChannels(t *tensor.Tensor) *tensor.Int64 {
+	n, c, h, w := t.Shape[0], t.Shape[1], t.Shape[2], t.Shape[3]
+	hw := h * w
+	out := tensor.NewInt64(n, h, w)
+	for b := 0; b < n; b++ {
+		argmaxPlanes(out.Data[b*hw:(b+1)*hw], t.Data[b*c*hw:(b+1)*c*hw], c, hw)
+	}
+	return out
+}
