@@ -78,7 +78,7 @@ func Records() ([]schemas.ImageText, error) {
 	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	labels := make([]string, 0, len(shapes))
 	for _, s := range shapes {
-		labels = append(labels, "a photo of a "+s.name)
+		labels = append(labels, s.name)
 	}
 	for i := 0; i < Good; i++ {
 		sh := shapes[i%len(shapes)]

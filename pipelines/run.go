@@ -1,0 +1,64 @@
+package pipelines
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/x/beamx"
+	"github.com/parquet-go/parquet-go"
+)
+
+// Run runs p on the runner named by Beam's --runner flag (default prism)
+// and returns the Summary read from its metrics. The live counters are
+// reset first. A runner that returns no metrics gives a Summary with only
+// Wall set.
+func Run(ctx context.Context, p *beam.Pipeline) (Summary, error) {
+	ResetLiveProgress()
+	start := time.Now()
+	pr, err := beamx.RunWithMetrics(ctx, p)
+	s := SummaryFromResult(pr)
+	s.Wall = time.Since(start)
+	return s, err
+}
+
+// ParquetRows counts the rows of the local Parquet files matching glob from
+// their footers, without reading any data, so that progress can show an
+// ETA. Globs on other filesystems (a "://" scheme) return ok false.
+func ParquetRows(glob string) (rows int64, ok bool, err error) {
+	if strings.Contains(glob, "://") {
+		return 0, false, nil
+	}
+	files, err := filepath.Glob(glob)
+	if err != nil {
+		return 0, false, err
+	}
+	for _, name := range files {
+		n, err := parquetFileRows(name)
+		if err != nil {
+			return 0, false, err
+		}
+		rows += n
+	}
+	return rows, true, nil
+}
+
+func parquetFileRows(name string) (int64, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return 0, err
+	}
+	pf, err := parquet.OpenFile(f, st.Size(), parquet.SkipPageIndex(true), parquet.SkipBloomFilters(true))
+	if err != nil {
+		return 0, err
+	}
+	return pf.NumRows(), nil
+}
