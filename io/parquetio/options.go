@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"github.com/parquet-go/parquet-go"
+
+	"github.com/flavabeam/flavabeam/io/parquetio/internal/pqrows"
 )
 
 // ReadOptions configures Read. The zero value reads every ImageText field,
@@ -122,4 +124,13 @@ func (o WriteOptions) writerOptions() []parquet.WriterOption {
 		opts = append(opts, parquet.DataPageVersion(1))
 	}
 	return opts
+}
+
+// ErrSchema: a file's column cannot hold the ImageText field it was chosen
+// for (wrong type or nesting, or a named column is absent).
+var ErrSchema = pqrows.ErrSchema
+
+func (o ReadOptions) columns() pqrows.Columns {
+	return pqrows.Columns{ID: o.IDColumn, Image: o.ImageColumn, ImageURI: o.ImageURIColumn, Text: o.TextColumn,
+		Labels: o.LabelsColumn, Metadata: o.MetadataColumn, EventTime: o.EventTimeColumn}
 }

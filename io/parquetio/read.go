@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"reflect"
 	"time"
 
@@ -12,6 +11,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 	"github.com/parquet-go/parquet-go"
 
+	"github.com/flavabeam/flavabeam/io/parquetio/internal/pqrows"
 	"github.com/flavabeam/flavabeam/schemas"
 )
 
@@ -88,23 +88,12 @@ func openParquet(ctx context.Context, path string) (*openedFile, *parquet.File, 
 	if err != nil {
 		return nil, nil, fmt.Errorf("parquetio: open %s: %w", path, err)
 	}
-	pf, err := parseFooter(of.r, of.size)
+	pf, err := pqrows.ParseFooter(of.r, of.size)
 	if err != nil {
 		of.Close()
 		return nil, nil, fmt.Errorf("parquetio: %s: %w", path, err)
 	}
 	return of, pf, nil
-}
-
-// parseFooter opens a Parquet file, turning a parquet-go panic on corrupt
-// bytes into an error.
-func parseFooter(r io.ReaderAt, size int64) (pf *parquet.File, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			pf, err = nil, fmt.Errorf("corrupt file: %v", p)
-		}
-	}()
-	return parquet.OpenFile(r, size, parquet.SkipPageIndex(true), parquet.SkipBloomFilters(true))
 }
 
 // splitFn lists a file's row groups, checking its schema once.
@@ -119,7 +108,7 @@ func (f *splitFn) ProcessElement(ctx context.Context, path string, emit func(Row
 		return
 	}
 	defer of.Close()
-	if _, err := newPlan(pf.Schema(), f.Options); err != nil {
+	if _, err := pqrows.NewPlan(pf.Schema(), f.Options.columns()); err != nil {
 		dead(deadLetter(path, schemas.ReasonRead, fmt.Errorf("parquetio: %s: %w", path, err), nil))
 		return
 	}
@@ -142,7 +131,7 @@ type readFn struct {
 	path string
 	file *openedFile
 	pf   *parquet.File
-	plan *plan
+	plan *pqrows.Plan
 }
 
 func (f *readFn) closeFile() {
@@ -163,7 +152,7 @@ func (f *readFn) ProcessElement(ctx context.Context, u RowGroupUnit, emit func(s
 			dead(deadLetter(unitID, schemas.ReasonRead, err, nil))
 			return
 		}
-		p, err := newPlan(pf.Schema(), f.Options)
+		p, err := pqrows.NewPlan(pf.Schema(), f.Options.columns())
 		if err != nil {
 			of.Close()
 			dead(deadLetter(unitID, schemas.ReasonRead, fmt.Errorf("parquetio: %s: %w", u.Path, err), nil))
@@ -176,23 +165,14 @@ func (f *readFn) ProcessElement(ctx context.Context, u RowGroupUnit, emit func(s
 		dead(deadLetter(unitID, schemas.ReasonRead, fmt.Errorf("parquetio: %s has %d row groups, want index %d", u.Path, len(rgs), u.RowGroup), nil))
 		return
 	}
-	sink := rowSink{
-		record: emit,
-		bad: func(row int64, reason string, err error, rec schemas.ImageText) {
+	sink := pqrows.Sink{
+		Record: emit,
+		Bad: func(row int64, reason string, err error, rec schemas.ImageText) {
 			payload, _ := json.Marshal(rec)
 			dead(deadLetter(rec.ID, reason, fmt.Errorf("parquetio: %s row %d: %w", u.Path, row, err), payload))
 		},
 	}
-	var done int64
-	err := func() (err error) {
-		defer func() {
-			if r := recover(); r != nil {
-				err = fmt.Errorf("parquetio: corrupt row group: %v", r)
-			}
-		}()
-		done, err = readRowGroup(ctx, rgs[u.RowGroup], f.plan, u.Path, u.FirstRow, sink)
-		return err
-	}()
+	done, err := pqrows.ReadRowGroup(ctx, rgs[u.RowGroup], f.plan, u.Path, u.FirstRow, sink)
 	if err != nil {
 		// Rows before the failure were emitted; the rest of the unit is lost.
 		dead(deadLetter(unitID, schemas.ReasonRead, fmt.Errorf("parquetio: %s rows %d..%d: %w", u.Path, u.FirstRow+done, u.FirstRow+u.NumRows-1, err), nil))

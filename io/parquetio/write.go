@@ -9,8 +9,8 @@ import (
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
-	"github.com/parquet-go/parquet-go"
 
+	"github.com/flavabeam/flavabeam/io/parquetio/internal/pqrows"
 	"github.com/flavabeam/flavabeam/schemas"
 )
 
@@ -146,27 +146,5 @@ func writeShard[T any](ctx context.Context, path string, rows func(*beam.T) bool
 
 // writeRows writes the records of seq as one Parquet file to w.
 func writeRows[T any](w io.Writer, seq func(yield func(T) bool), opts WriteOptions) error {
-	pw := parquet.NewGenericWriter[T](w, opts.writerOptions()...)
-	batch := make([]T, 0, 64)
-	var werr error
-	flush := func() bool {
-		if _, err := pw.Write(batch); err != nil {
-			werr = err
-			return false
-		}
-		batch = batch[:0]
-		return true
-	}
-	seq(func(v T) bool {
-		batch = append(batch, v)
-		return len(batch) < cap(batch) || flush()
-	})
-	if werr == nil && len(batch) > 0 {
-		flush()
-	}
-	if werr != nil {
-		pw.Close()
-		return werr
-	}
-	return pw.Close()
+	return pqrows.WriteRows[T](w, seq, opts.writerOptions()...)
 }

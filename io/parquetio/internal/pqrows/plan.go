@@ -1,4 +1,4 @@
-package parquetio
+package pqrows
 
 import (
 	"encoding/hex"
@@ -20,6 +20,15 @@ import (
 // ErrSchema: a file's column cannot hold the ImageText field it was chosen
 // for (wrong physical type, unexpected nesting, or a named column is absent).
 var ErrSchema = errors.New("incompatible parquet schema")
+
+// Columns names the column chosen for each ImageText field: a dotted path,
+// matched case-insensitively. An empty name means: the first of the field's
+// default candidates that fits, or none (the field stays empty; a missing ID
+// becomes "<file>#<row>"). A named column that is absent or of the wrong
+// type is an error.
+type Columns struct {
+	ID, Image, ImageURI, Text, Labels, Metadata, EventTime string
+}
 
 // Default candidate column names, tried in order (case-insensitive).
 var (
@@ -47,10 +56,10 @@ const (
 	metaJSON
 )
 
-// plan says which leaf column of a file feeds each ImageText field; a nil
+// Plan says which leaf column of a file feeds each ImageText field; a nil
 // entry means the field is absent from the file. It is built once per file
 // from the schema.
-type plan struct {
+type Plan struct {
 	id                    *parquet.LeafColumn
 	idKind                idKind
 	image, imageURI, text *parquet.LeafColumn
@@ -63,7 +72,7 @@ type plan struct {
 }
 
 // leaves returns the distinct leaf columns the plan reads.
-func (p *plan) leaves() []*parquet.LeafColumn {
+func (p *Plan) leaves() []*parquet.LeafColumn {
 	var out []*parquet.LeafColumn
 	for _, l := range []*parquet.LeafColumn{p.id, p.image, p.imageURI, p.text, p.labels, p.metaKey, p.metaValue, p.eventTime} {
 		if l != nil {
@@ -185,10 +194,11 @@ func timestampUnit(leaf *parquet.LeafColumn) (time.Duration, error) {
 	return 0, fmt.Errorf("has type %v, want TIMESTAMP or INT96: %w", t, ErrSchema)
 }
 
-// newPlan maps the file schema onto ImageText.
-func newPlan(s *parquet.Schema, o ReadOptions) (*plan, error) {
+// NewPlan maps a file schema onto ImageText, choosing a leaf column for
+// each field (see Columns). Errors wrap ErrSchema.
+func NewPlan(s *parquet.Schema, o Columns) (*Plan, error) {
 	x := indexSchema(s)
-	p := &plan{}
+	p := &Plan{}
 	var err error
 	var ok bool
 
@@ -197,7 +207,7 @@ func newPlan(s *parquet.Schema, o ReadOptions) (*plan, error) {
 		kind idKind
 	}
 	var id idPick
-	id, ok, err = pick(x, o.IDColumn, idNames, "id", func(n string) (idPick, error) {
+	id, ok, err = pick(x, o.ID, idNames, "id", func(n string) (idPick, error) {
 		leaf, err := scalarLeaf(x, n, parquet.ByteArray, parquet.Int32, parquet.Int64, parquet.FixedLenByteArray)
 		if err != nil {
 			return idPick{}, err
@@ -220,16 +230,16 @@ func newPlan(s *parquet.Schema, o ReadOptions) (*plan, error) {
 		p.id, p.idKind = id.leaf, id.kind
 	}
 	bytesCol := func(n string) (*parquet.LeafColumn, error) { return scalarLeaf(x, n, parquet.ByteArray) }
-	if p.image, _, err = pick(x, o.ImageColumn, imageNames, "image", bytesCol); err != nil {
+	if p.image, _, err = pick(x, o.Image, imageNames, "image", bytesCol); err != nil {
 		return nil, err
 	}
-	if p.imageURI, _, err = pick(x, o.ImageURIColumn, imageURINames, "image_uri", bytesCol); err != nil {
+	if p.imageURI, _, err = pick(x, o.ImageURI, imageURINames, "image_uri", bytesCol); err != nil {
 		return nil, err
 	}
-	if p.text, _, err = pick(x, o.TextColumn, textNames, "text", bytesCol); err != nil {
+	if p.text, _, err = pick(x, o.Text, textNames, "text", bytesCol); err != nil {
 		return nil, err
 	}
-	if p.labels, _, err = pick(x, o.LabelsColumn, labelsNames, "labels", func(n string) (*parquet.LeafColumn, error) {
+	if p.labels, _, err = pick(x, o.Labels, labelsNames, "labels", func(n string) (*parquet.LeafColumn, error) {
 		if leaf, ok := x.leaves[n]; ok && leaf.MaxRepetitionLevel == 1 && leaf.Node.Type().Kind() == parquet.ByteArray {
 			return &leaf, nil // legacy bare repeated field
 		}
@@ -245,7 +255,7 @@ func newPlan(s *parquet.Schema, o ReadOptions) (*plan, error) {
 		key, value *parquet.LeafColumn
 		kind       metaKind
 	}
-	meta, ok, err := pick(x, o.MetadataColumn, metadataNames, "metadata", func(n string) (metaPick, error) {
+	meta, ok, err := pick(x, o.Metadata, metadataNames, "metadata", func(n string) (metaPick, error) {
 		if leaf, err := scalarLeaf(x, n, parquet.ByteArray); err == nil {
 			return metaPick{leaf, nil, metaJSON}, nil
 		}
@@ -267,7 +277,7 @@ func newPlan(s *parquet.Schema, o ReadOptions) (*plan, error) {
 		leaf *parquet.LeafColumn
 		unit time.Duration
 	}
-	tp, ok, err := pick(x, o.EventTimeColumn, eventTimeNames, "event_time", func(n string) (timePick, error) {
+	tp, ok, err := pick(x, o.EventTime, eventTimeNames, "event_time", func(n string) (timePick, error) {
 		leaf, err := scalarLeaf(x, n, parquet.Int64, parquet.Int96)
 		if err != nil {
 			return timePick{}, err
@@ -280,6 +290,11 @@ func newPlan(s *parquet.Schema, o ReadOptions) (*plan, error) {
 	}
 	if ok {
 		p.eventTime, p.timeUnit = tp.leaf, tp.unit
+	}
+	if p.image == nil && p.imageURI == nil && p.text == nil {
+		// Every row would lack input; say so once for the file. This also
+		// bounds reading by real column data rather than the footer's row count.
+		return nil, fmt.Errorf("no image, image URI or text column among %v: %w", x.paths, ErrSchema)
 	}
 	return p, nil
 }
@@ -301,7 +316,7 @@ func present(vals []parquet.Value) bool {
 
 // assemble builds one ImageText from the per-column values of one row, in the
 // order of p.leaves(). fallbackID is used when the file has no ID column.
-func (p *plan) assemble(cols [][]parquet.Value, fallbackID string) (schemas.ImageText, error) {
+func (p *Plan) assemble(cols [][]parquet.Value, fallbackID string) (schemas.ImageText, error) {
 	var rec schemas.ImageText
 	i := 0
 	next := func() []parquet.Value { v := cols[i]; i++; return v }

@@ -1,0 +1,180 @@
+package pqrows
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/parquet-go/parquet-go"
+
+	"github.com/flavabeam/flavabeam/schemas"
+)
+
+// cursor walks the values of one column chunk page by page and hands them
+// out one row at a time (a row starts at repetition level 0).
+type cursor struct {
+	pages parquet.Pages
+	vr    parquet.ValueReader
+	buf   []parquet.Value
+	i, n  int
+	done  bool
+}
+
+func newCursor(cc parquet.ColumnChunk) *cursor {
+	return &cursor{pages: cc.Pages(), buf: make([]parquet.Value, 64)}
+}
+
+// fill makes buf[i] valid; it reports false at the end of the chunk.
+func (c *cursor) fill() (bool, error) {
+	for c.i >= c.n {
+		if c.done {
+			return false, nil
+		}
+		if c.vr == nil {
+			page, err := c.pages.ReadPage()
+			if errors.Is(err, io.EOF) {
+				c.done = true
+				return false, nil
+			}
+			if err != nil {
+				return false, err
+			}
+			c.vr = page.Values()
+		}
+		n, err := c.vr.ReadValues(c.buf)
+		c.i, c.n = 0, n
+		if errors.Is(err, io.EOF) {
+			c.vr = nil
+		} else if err != nil {
+			return false, err
+		}
+	}
+	return true, nil
+}
+
+// row appends the values of the next row to dst[:0].
+func (c *cursor) row(dst []parquet.Value) ([]parquet.Value, error) {
+	dst = dst[:0]
+	ok, err := c.fill()
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, io.ErrUnexpectedEOF
+	}
+	if c.buf[c.i].RepetitionLevel() != 0 {
+		return nil, fmt.Errorf("row does not start at repetition level 0")
+	}
+	dst = append(dst, c.buf[c.i])
+	c.i++
+	for {
+		ok, err := c.fill()
+		if err != nil {
+			return nil, err
+		}
+		if !ok || c.buf[c.i].RepetitionLevel() == 0 {
+			return dst, nil
+		}
+		dst = append(dst, c.buf[c.i])
+		c.i++
+	}
+}
+
+func (c *cursor) close() { c.pages.Close() }
+
+// Sink receives what ReadRowGroup produces.
+type Sink struct {
+	// Record receives each valid record.
+	Record func(schemas.ImageText)
+	// Bad receives a row that could not become a valid record: its file-level
+	// row index, a schemas.Reason* code, the error, and what was read of it.
+	Bad func(row int64, reason string, err error, rec schemas.ImageText)
+}
+
+// ParseFooter opens a Parquet file (footer only), turning a parquet-go
+// panic on corrupt bytes into an error.
+func ParseFooter(r io.ReaderAt, size int64) (pf *parquet.File, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			pf, err = nil, fmt.Errorf("corrupt file: %v", p)
+		}
+	}()
+	return parquet.OpenFile(r, size, parquet.SkipPageIndex(true), parquet.SkipBloomFilters(true))
+}
+
+// ReadRowGroup reads every row of rg through p. file names the file for
+// fallback IDs ("file#row"); firstRow is the file-level index of rg's first
+// row. A bad row goes to sink.Bad and reading continues. An error means the
+// row group is unreadable from row firstRow+done on (done rows were handed
+// to sink); a parquet-go panic on corrupt pages becomes such an error.
+func ReadRowGroup(ctx context.Context, rg parquet.RowGroup, p *Plan, file string, firstRow int64, sink Sink) (done int64, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("corrupt row group: %v", r)
+		}
+	}()
+	leaves := p.leaves()
+	chunks := rg.ColumnChunks()
+	cursors := make([]*cursor, len(leaves))
+	for i, l := range leaves {
+		if l.ColumnIndex < 0 || l.ColumnIndex >= len(chunks) {
+			return 0, fmt.Errorf("column %v missing from row group: %w", l.Path, ErrSchema)
+		}
+		cursors[i] = newCursor(chunks[l.ColumnIndex])
+		defer cursors[i].close()
+	}
+	cols := make([][]parquet.Value, len(leaves))
+	n := rg.NumRows()
+	for done = 0; done < n; done++ {
+		if done%1024 == 0 && ctx.Err() != nil {
+			return done, ctx.Err()
+		}
+		for i, c := range cursors {
+			v, err := c.row(cols[i])
+			if err != nil {
+				return done, fmt.Errorf("column %v, row %d: %w", leaves[i].Path, firstRow+done, err)
+			}
+			cols[i] = v
+		}
+		rec, err := p.assemble(cols, fmt.Sprintf("%s#%d", file, firstRow+done))
+		if err != nil {
+			reason := schemas.ReasonPayload
+			var er *errRow
+			if errors.As(err, &er) {
+				reason = er.reason
+			}
+			sink.Bad(firstRow+done, reason, err, rec)
+			continue
+		}
+		sink.Record(rec)
+	}
+	return done, nil
+}
+
+// WriteRows writes the records of seq as one Parquet file to w.
+func WriteRows[T any](w io.Writer, seq func(yield func(T) bool), opts ...parquet.WriterOption) error {
+	pw := parquet.NewGenericWriter[T](w, opts...)
+	batch := make([]T, 0, 64)
+	var werr error
+	flush := func() bool {
+		if _, err := pw.Write(batch); err != nil {
+			werr = err
+			return false
+		}
+		batch = batch[:0]
+		return true
+	}
+	seq(func(v T) bool {
+		batch = append(batch, v)
+		return len(batch) < cap(batch) || flush()
+	})
+	if werr == nil && len(batch) > 0 {
+		flush()
+	}
+	if werr != nil {
+		pw.Close()
+		return werr
+	}
+	return pw.Close()
+}
