@@ -41,7 +41,10 @@ func ShardName(prefix string, i, n int) string {
 // Write writes col, a PCollection of schemas.ImageText, Embedding, Score,
 // MIMLabel or DeadLetter, to opts.NumShards files named
 // ShardName(prefix, i, n). Records go to the shard given by a hash of their
-// ID. It returns the PCollection of written file names. An unsupported
+// ID. It returns the PCollection of written file names. It is meant for
+// bounded input in the global window (batch pipelines): the shards are
+// formed by a CoGroupByKey with an Impulse, which never fires for an
+// unbounded, unwindowed stream; stream outputs go to kafkaio instead. An unsupported
 // element type or invalid options panic at construction; an I/O error fails
 // the shard's bundle, which the runner retries (the temp-then-rename write
 // makes a retry safe).
