@@ -53,12 +53,14 @@ func benchImage(b *testing.B, batch int) {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
+	cpu0 := cpuSeconds()
 	b.ResetTimer()
 	for b.Loop() {
 		if err := m.ImageModel.ForwardInto(&ws, &out, in); err != nil {
 			b.Fatal(err)
 		}
 	}
+	reportCPU(b, cpu0)
 	b.ReportMetric(float64(batch*b.N)/b.Elapsed().Seconds(), "images/s")
 	c := m.Config.ImageConfig
 	b.ReportMetric(encoderFLOPs(c.NumPatches()+1, c.HiddenSize, c.IntermediateSize, c.NumHiddenLayers)*float64(batch*b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
@@ -79,12 +81,14 @@ func benchText(b *testing.B, batch, seq int) {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
+	cpu0 := cpuSeconds()
 	b.ResetTimer()
 	for b.Loop() {
 		if err := m.TextModel.ForwardInto(&ws, &out, in); err != nil {
 			b.Fatal(err)
 		}
 	}
+	reportCPU(b, cpu0)
 	b.ReportMetric(float64(batch*b.N)/b.Elapsed().Seconds(), "texts/s")
 	b.ReportMetric(float64(batch*seq*b.N)/b.Elapsed().Seconds(), "tokens/s")
 	c := m.Config.TextConfig
@@ -115,12 +119,14 @@ func BenchmarkMultimodalEncoder(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
+	cpu0 := cpuSeconds()
 	b.ResetTimer()
 	for b.Loop() {
 		if err := m.MultimodalModel.ForwardInto(&ws, &out, in); err != nil {
 			b.Fatal(err)
 		}
 	}
+	reportCPU(b, cpu0)
 	b.ReportMetric(float64(batch*b.N)/b.Elapsed().Seconds(), "pairs/s")
 	c := m.Config.MultimodalConfig
 	b.ReportMetric(encoderFLOPs(seq+1, c.HiddenSize, c.IntermediateSize, c.NumHiddenLayers)*float64(batch*b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
@@ -134,4 +140,13 @@ func encoderFLOPs(seq, hidden, inter, layers int) float64 {
 	s, h, i := float64(seq), float64(hidden), float64(inter)
 	perLayer := 2*s*h*4*h + 2*2*s*s*h + 2*2*s*h*i
 	return perLayer * float64(layers)
+}
+
+// reportCPU reports the process CPU seconds per op since cpu0 (see
+// cpuSeconds); with the kernels pool busy on every core it is about threads
+// × wall time, and less when other processes take the cores.
+func reportCPU(b *testing.B, cpu0 float64) {
+	if c := cpuSeconds(); c > 0 && b.N > 0 {
+		b.ReportMetric((c-cpu0)/float64(b.N), "cpu-s/op")
+	}
 }

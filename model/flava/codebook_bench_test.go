@@ -91,12 +91,14 @@ func benchCodebook(b *testing.B, cb *ImageCodebook, batch int) {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
+	cpu0 := cpuSeconds()
 	b.ResetTimer()
 	for b.Loop() {
 		if err := cb.CodebookIndicesInto(&ws, &ids, px); err != nil {
 			b.Fatal(err)
 		}
 	}
+	reportCPU(b, cpu0)
 	sec := b.Elapsed().Seconds()
 	b.ReportMetric(float64(b.N*batch)/sec, "images/s")
 	b.ReportMetric(codebookFLOPs(cb, size, size)*float64(b.N*batch)/sec/1e9, "GFLOP/s")
