@@ -7,4 +7,96 @@
 //
 // It imports model/*, schemas and the Beam Go SDK; it never imports io/* or
 // pipelines.
+//
+// # Transforms
+//
+// Composites, each taking a PCollection of schemas.ImageText and returning
+// (outputs, dead letters of schemas.DeadLetter): Embed (→ schemas.Embedding),
+// ScorePairs (→ schemas.Score), ZeroShotClassify (→ schemas.Score with TopK)
+// and LabelMIM (→ schemas.MIMLabel). Building blocks: Preprocess (ImageText
+// → Prepared with pixel values and/or codebook pixel values), Tokenize
+// (Prepared or ImageText → Prepared with token ids), EmbedImages,
+// EmbedTexts, EmbedPairs, Score, ZeroShot (optionally with a PCollection of
+// labels as side input) and LabelMIMPrepared. Every transform works under
+// s.Scope("transforms.<Name>").
+//
+// # Memory: one Bundle per worker process
+//
+// DoFns carry only Options (serialised into the pipeline; weights never
+// are) and load the model in Setup through Shared, keyed by Options.ModelKey:
+// every DoFn instance, stage and bundle of a process shares one
+// pretrained.Bundle. Prism runs the job server and the SDK harness in one
+// process, so a local pipeline holds one copy. Dataflow runs one SDK process
+// per worker VM (Go), with many bundles on goroutines, so a VM needs the
+// weights once (flava-full ≈ 1.4 GB float32, memory-mapped when read from
+// safetensors) plus the activations of the batches running at once: one per
+// (model, kind) batcher — image, text, image+text, image+text+multimodal,
+// codebook — each at most BatchSize records (ViT-B/16 at 224×224: roughly
+// 197×768×4 bytes × a few dozen live tensors per image, tens of MB per
+// batch of 8). Threads sets the kernels' cores process-wide.
+//
+// # Batching
+//
+// One Batcher per (model, kind, batching options) per process, from Shared;
+// any number of bundles submit to it and it runs one batch at a time of at
+// most BatchSize records, a partial batch after MaxWait. Model DoFns look at
+// each element's window:
+//
+//   - Global window (batch pipelines): records are buffered within the bundle
+//     and submitted in chunks of BatchSize with SubmitAll (so chunks from
+//     concurrent bundles coalesce), the rest in FinishBundle, and emitted
+//     with their saved event times (FinishBundle runs in the global window,
+//     which is where these records are).
+//   - Any other window (streaming, or windowed batch input): each record is
+//     submitted alone and emitted from its own ProcessElement, keeping window
+//     and timestamp (Beam Go cannot emit into a non-global window from
+//     FinishBundle). The batcher still coalesces records of concurrent
+//     bundles, so batches are larger than the runner's tiny streaming
+//     bundles; but a bundle waits for its record's batch, so when bundles
+//     run one at a time (prism processes a windowed batch input serially)
+//     each record waits up to MaxWait: use a small MaxWait (or a negative
+//     one: no waiting; batches then grow only while the model is busy) for
+//     such pipelines.
+//
+// Records are validated, decoded and tokenised per element before batching;
+// inputs of different shapes (images resized to different sizes when
+// resizing is off) run in separate sub-batches. When a batch's model call
+// fails (error or panic) its records are retried one by one, so only the bad
+// record is dead-lettered (model_error) and the batch is counted in
+// failed_batches_counter. Every output vector is checked for NaN/Inf
+// (non_finite_output).
+//
+// # Dead letters
+//
+// Each DeadLetter has the record ID, the stage, a schemas.Reason* code, the
+// error message and the original record encoded with schemas.CodecJSON
+// (records that codec refuses — invalid UTF-8, no input at all — are
+// marshalled as plain JSON, where invalid bytes become U+FFFD). Reasons:
+// invalid_text (a field is not UTF-8), missing_input (no input at all, or
+// not the modality the stage needs, e.g. no image for EmbedImages, no text
+// for EmbedTexts), read_error (ImageURI unreadable), decode_error,
+// image_too_large (declared width×height above MaxPixels, refused before
+// decoding), empty_text (text present but without tokens: whitespace or
+// control characters only; a record with no text is missing_input where
+// text is needed), model_error, non_finite_output.
+//
+// # Metrics
+//
+// Namespace "flavabeam". Counters: num_inferences (records run through the
+// model), failed_batches_counter, dead_letters and dead_letters_<reason>.
+// Distributions: inference_batch_latency_micro_secs,
+// inference_request_batch_size, inference_queue_wait_micro_secs (per
+// record, submit → batch start), load_model_latency_milli_secs and
+// model_byte_size (once per load, from the DoFn instance that loaded), and
+// per-stage latencies decode_latency_micro_secs, resize_latency_micro_secs,
+// tokenize_latency_micro_secs, encode_latency_micro_secs. A batch holds
+// records of several bundles; its metrics are reported once, by the bundle
+// that submitted its first record.
+//
+// Deliberately not done: Teardown does not close the shared Bundle (other
+// DoFn instances of the process keep using it; Forget drops it), ImageURI
+// schemes other than local paths need their Beam filesystem imported by the
+// pipeline (e.g. beam/io/filesystem/gcs), and the batcher is hand-written
+// rather than Beam's GroupIntoBatches because that needs keyed input and a
+// shuffle, and batches per key rather than per worker process.
 package transforms
