@@ -3,7 +3,6 @@ package parquetio
 import (
 	"os"
 	"path/filepath"
-	"sort"
 	"testing"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
@@ -114,13 +113,4 @@ func TestPipelineReadDeadLettersCorruptFile(t *testing.T) {
 	passert.Count(s, got, "records", 5)
 	passert.Equals(s, beam.ParDo(s, deadReason, dead), schemas.ReasonRead+" bad.parquet")
 	ptest.RunAndValidate(t, p)
-}
-
-func sortedIDs(recs []schemas.ImageText) []string {
-	var ids []string
-	for _, r := range recs {
-		ids = append(ids, r.ID)
-	}
-	sort.Strings(ids)
-	return ids
 }

@@ -24,6 +24,12 @@
 // scheme works (the local one is imported here); a filesystem whose reader is
 // not an io.ReaderAt is read whole into memory.
 //
+// The column mapping and page-by-page row assembly (internal/pqrows) are
+// hand-written rather than parquet-go's GenericReader because that reader
+// decodes every column of its struct's schema by exact name and layout: it
+// cannot project to the needed columns, accept name variants, or take a
+// map from a JSON string. pqrows is Beam-free so it can be fuzzed quickly.
+//
 // It imports schemas, Beam and parquet-go; it must not import model/,
 // transforms/ or pipelines/. It deliberately does not decode images, resolve
 // ImageURI or check image sizes: transforms do that with their configured
