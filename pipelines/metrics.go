@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"sort"
 	"strings"
 	"sync"
@@ -55,7 +56,12 @@ func (p Progress) Done() int64 { return p.Out + p.Dead }
 // default local runner, runs its SDK worker in-process); on Flink or
 // Dataflow the DoFns run in other processes and these stay at zero: use the
 // Beam metrics in the Summary instead.
-var live struct{ read, out, dead atomic.Int64 }
+var live struct {
+	read, out, dead atomic.Int64
+
+	mu              sync.Mutex
+	reasons, stages map[string]int64
+}
 
 // LiveProgress returns the process-local counters (local runner only).
 func LiveProgress() Progress {
@@ -67,6 +73,9 @@ func ResetLiveProgress() {
 	live.read.Store(0)
 	live.out.Store(0)
 	live.dead.Store(0)
+	live.mu.Lock()
+	live.reasons, live.stages = map[string]int64{}, map[string]int64{}
+	live.mu.Unlock()
 }
 
 func liveCounter(name string) *atomic.Int64 {
@@ -127,6 +136,13 @@ func (f *countDeadFn) ProcessElement(ctx context.Context, d schemas.DeadLetter, 
 	f.counter(prefixReason+d.Reason).Inc(ctx, 1)
 	f.counter(prefixStage+d.Stage).Inc(ctx, 1)
 	live.dead.Add(1)
+	live.mu.Lock()
+	if live.reasons == nil {
+		live.reasons, live.stages = map[string]int64{}, map[string]int64{}
+	}
+	live.reasons[d.Reason]++
+	live.stages[d.Stage]++
+	live.mu.Unlock()
 	emit(d)
 }
 
@@ -228,6 +244,30 @@ func SummaryFromResult(pr beam.PipelineResult) Summary {
 		a, b := s.Distributions[i], s.Distributions[j]
 		return a.Namespace+"/"+a.Name < b.Namespace+"/"+b.Name
 	})
+	return s
+}
+
+// withLiveCounts replaces the counts of s by the process-local counters when
+// the DoFns ran in this process (prism). Those are exact, where prism's
+// metrics are not always: prism (v2.77.0, jobservices/metrics.go) keeps one
+// pending payload per metric short id until it has fetched the metric's
+// metadata, so when two concurrent bundles first report a new counter, one
+// bundle's count is lost. Distributions still come from the Beam metrics.
+func (s Summary) withLiveCounts() Summary {
+	p := LiveProgress()
+	if p.Read == 0 && p.Out == 0 && p.Dead == 0 {
+		return s
+	}
+	s.RecordsOut, s.DeadLetters = p.Out, p.Dead
+	live.mu.Lock()
+	s.DeadByReason, s.DeadByStage = maps.Clone(live.reasons), maps.Clone(live.stages)
+	live.mu.Unlock()
+	s.RecordsIn = p.Read
+	for stage, n := range s.DeadByStage {
+		if sourceStages[stage] {
+			s.RecordsIn += n
+		}
+	}
 	return s
 }
 

@@ -13,14 +13,15 @@ import (
 )
 
 // Run runs p on the runner named by Beam's --runner flag (default prism)
-// and returns the Summary read from its metrics. The live counters are
-// reset first. A runner that returns no metrics gives a Summary with only
-// Wall set.
+// and returns the Summary read from its metrics (counts from the exact
+// process-local counters when the job ran in this process, see
+// LiveProgress). The live counters are reset first. A runner that returns
+// no metrics and runs the DoFns elsewhere gives a Summary with only Wall set.
 func Run(ctx context.Context, p *beam.Pipeline) (Summary, error) {
 	ResetLiveProgress()
 	start := time.Now()
 	pr, err := beamx.RunWithMetrics(ctx, p)
-	s := SummaryFromResult(pr)
+	s := SummaryFromResult(pr).withLiveCounts()
 	s.Wall = time.Since(start)
 	return s, err
 }
