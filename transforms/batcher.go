@@ -73,7 +73,25 @@ type Batcher[In, Out any] struct {
 	done    chan struct{}
 	once    sync.Once
 	wg      sync.WaitGroup
+
+	// Producer accounting (Enter/Leave, SubmitFrom/SubmitAllFrom): when every
+	// entered producer is waiting for results, nothing more can arrive, so a
+	// partial batch runs at once instead of waiting out MaxWait.
+	pmu       sync.Mutex
+	producers map[string]*producer
+	kick      chan struct{}
 }
+
+type producer struct{ refs int }
+
+// waits records which producers are blocked waiting for results, process-wide:
+// a bundle blocked on one batcher cannot submit to any other either, so every
+// batcher it entered may stop waiting for it.
+var waits = struct {
+	mu      sync.Mutex
+	waiting map[string]int
+	kicks   map[chan struct{}]struct{}
+}{waiting: map[string]int{}, kicks: map[chan struct{}]struct{}{}}
 
 type request[In, Out any] struct {
 	item  In
@@ -88,12 +106,17 @@ type request[In, Out any] struct {
 func NewBatcher[In, Out any](opts BatcherOptions, run func([]In) ([]Out, error), observe func(BatchStats)) *Batcher[In, Out] {
 	opts = opts.withDefaults()
 	b := &Batcher[In, Out]{
-		opts:    opts,
-		run:     run,
-		observe: observe,
-		queue:   make(chan *request[In, Out], opts.QueueSize),
-		done:    make(chan struct{}),
+		opts:      opts,
+		run:       run,
+		observe:   observe,
+		queue:     make(chan *request[In, Out], opts.QueueSize),
+		done:      make(chan struct{}),
+		producers: map[string]*producer{},
+		kick:      make(chan struct{}, 1),
 	}
+	waits.mu.Lock()
+	waits.kicks[b.kick] = struct{}{}
+	waits.mu.Unlock()
 	b.wg.Add(1)
 	go b.loop()
 	return b
@@ -103,26 +126,142 @@ func NewBatcher[In, Out any](opts BatcherOptions, run func([]In) ([]Out, error),
 // blocks while the queue is full. Cancelling ctx abandons the wait (the item
 // may still run).
 func (b *Batcher[In, Out]) Submit(ctx context.Context, item In) (Out, error) {
+	r, err := b.enqueue(ctx, item)
+	if err != nil {
+		var zero Out
+		return zero, err
+	}
+	return b.await(ctx, r)
+}
+
+func (b *Batcher[In, Out]) enqueue(ctx context.Context, item In) (*request[In, Out], error) {
 	r := &request[In, Out]{item: item, added: time.Now(), ready: make(chan struct{})}
-	var zero Out
 	select {
 	case <-b.done:
-		return zero, ErrBatcherClosed
+		return nil, ErrBatcherClosed
 	default:
 	}
 	select {
 	case b.queue <- r:
+		return r, nil
 	case <-b.done:
-		return zero, ErrBatcherClosed
+		return nil, ErrBatcherClosed
 	case <-ctx.Done():
-		return zero, ctx.Err()
+		return nil, ctx.Err()
 	}
+}
+
+func (b *Batcher[In, Out]) await(ctx context.Context, r *request[In, Out]) (Out, error) {
 	select {
 	case <-r.ready:
 		return r.out, r.err
 	case <-ctx.Done():
+		var zero Out
 		return zero, ctx.Err()
 	}
+}
+
+// Enter declares a producer — in Beam, a bundle: every DoFn instance of one
+// bundle runs on one goroutine, so they share a key — that submits with
+// SubmitFrom/SubmitAllFrom until the matching Leave (calls nest by key).
+// While every entered producer is blocked waiting for results, no item can
+// arrive, so a partial batch runs at once rather than waiting out MaxWait: a
+// lone one-record streaming bundle does not pay MaxWait per record, while
+// concurrent bundles still share batches. A producer that never leaves (a
+// failed bundle) only brings back the MaxWait wait.
+func (b *Batcher[In, Out]) Enter(key string) {
+	b.pmu.Lock()
+	p := b.producers[key]
+	if p == nil {
+		p = &producer{}
+		b.producers[key] = p
+	}
+	p.refs++
+	b.pmu.Unlock()
+	b.poke()
+}
+
+// Leave ends one Enter of key.
+func (b *Batcher[In, Out]) Leave(key string) {
+	b.pmu.Lock()
+	if p := b.producers[key]; p != nil {
+		if p.refs--; p.refs <= 0 {
+			delete(b.producers, key)
+		}
+	}
+	b.pmu.Unlock()
+	b.poke()
+}
+
+func setWaiting(key string, delta int) {
+	waits.mu.Lock()
+	defer waits.mu.Unlock()
+	if waits.waiting[key] += delta; waits.waiting[key] <= 0 {
+		delete(waits.waiting, key)
+	}
+	for k := range waits.kicks {
+		select {
+		case k <- struct{}{}:
+		default:
+		}
+	}
+}
+
+func (b *Batcher[In, Out]) poke() {
+	select {
+	case b.kick <- struct{}{}:
+	default:
+	}
+}
+
+// allWaiting reports whether there are entered producers and all of them
+// are blocked on results.
+func (b *Batcher[In, Out]) allWaiting() bool {
+	b.pmu.Lock()
+	defer b.pmu.Unlock()
+	if len(b.producers) == 0 {
+		return false
+	}
+	waits.mu.Lock()
+	defer waits.mu.Unlock()
+	for key := range b.producers {
+		if waits.waiting[key] <= 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// SubmitFrom is Submit by the entered producer key.
+func (b *Batcher[In, Out]) SubmitFrom(ctx context.Context, key string, item In) (Out, error) {
+	r, err := b.enqueue(ctx, item)
+	if err != nil {
+		var zero Out
+		return zero, err
+	}
+	setWaiting(key, 1)
+	defer setWaiting(key, -1)
+	return b.await(ctx, r)
+}
+
+// SubmitAllFrom queues items in order for the entered producer key, then
+// waits for all of them; it returns their results in order with one error
+// per item (nil where it ran).
+func (b *Batcher[In, Out]) SubmitAllFrom(ctx context.Context, key string, items []In) ([]Out, []error) {
+	outs := make([]Out, len(items))
+	errs := make([]error, len(items))
+	reqs := make([]*request[In, Out], len(items))
+	for i := range items {
+		reqs[i], errs[i] = b.enqueue(ctx, items[i])
+	}
+	setWaiting(key, 1)
+	defer setWaiting(key, -1)
+	for i, r := range reqs {
+		if r != nil {
+			outs[i], errs[i] = b.await(ctx, r)
+		}
+	}
+	return outs, errs
 }
 
 // SubmitAll submits items concurrently so that they can share batches, and
@@ -145,7 +284,12 @@ func (b *Batcher[In, Out]) SubmitAll(ctx context.Context, items []In) ([]Out, []
 
 // Close stops the batcher after the queued items have run.
 func (b *Batcher[In, Out]) Close() {
-	b.once.Do(func() { close(b.done) })
+	b.once.Do(func() {
+		close(b.done)
+		waits.mu.Lock()
+		delete(waits.kicks, b.kick)
+		waits.mu.Unlock()
+	})
 	b.wg.Wait()
 }
 
@@ -173,8 +317,8 @@ func (b *Batcher[In, Out]) loop() {
 	}
 }
 
-// fill adds queued requests to batch until it is full or MaxWait has passed
-// since the first one was submitted.
+// fill adds queued requests to batch until it is full, MaxWait has passed
+// since the first one was submitted, or every entered producer is waiting.
 func (b *Batcher[In, Out]) fill(batch *[]*request[In, Out]) {
 	if b.opts.MaxWait < 0 {
 		for len(*batch) < b.opts.MaxBatchSize {
@@ -191,9 +335,19 @@ func (b *Batcher[In, Out]) fill(batch *[]*request[In, Out]) {
 	timer := time.NewTimer(time.Until(deadline))
 	defer timer.Stop()
 	for len(*batch) < b.opts.MaxBatchSize {
+		select { // take what is queued first
+		case r := <-b.queue:
+			*batch = append(*batch, r)
+			continue
+		default:
+		}
+		if b.allWaiting() {
+			return
+		}
 		select {
 		case r := <-b.queue:
 			*batch = append(*batch, r)
+		case <-b.kick:
 		case <-timer.C:
 			return
 		case <-b.done:

@@ -93,3 +93,45 @@ func TestBatcherErrorAndPanicFailOnlyTheirBatch(t *testing.T) {
 		t.Errorf("after Close: %v, want ErrBatcherClosed", err)
 	}
 }
+
+func TestBatcherRunsWhenEveryProducerWaits(t *testing.T) {
+	var mu sync.Mutex
+	var sizes []int
+	b := NewBatcher(BatcherOptions{MaxBatchSize: 8, MaxWait: time.Minute},
+		func(in []int) ([]int, error) { return in, nil },
+		func(s BatchStats) { mu.Lock(); sizes = append(sizes, s.Size); mu.Unlock() })
+	defer b.Close()
+	ctx := context.Background()
+	// One producer: its lone item does not wait out MaxWait.
+	b.Enter("a")
+	start := time.Now()
+	if v, err := b.SubmitFrom(ctx, "a", 1); err != nil || v != 1 {
+		t.Fatalf("SubmitFrom = %d, %v", v, err)
+	}
+	if d := time.Since(start); d > 20*time.Second {
+		t.Fatalf("a lone producer waited %v", d)
+	}
+	// Two producers: the first waits for the second, then both share a batch.
+	b.Enter("b")
+	res := make(chan int)
+	go func() { v, _ := b.SubmitFrom(ctx, "a", 2); res <- v }()
+	select {
+	case <-res:
+		t.Fatal("ran before the second producer submitted")
+	case <-time.After(100 * time.Millisecond):
+	}
+	outs, errs := b.SubmitAllFrom(ctx, "b", []int{3, 4})
+	if errs[0] != nil || errs[1] != nil || outs[0] != 3 || outs[1] != 4 || <-res != 2 {
+		t.Fatalf("SubmitAllFrom = %v %v", outs, errs)
+	}
+	// A producer entered twice (two DoFns of one bundle) is one producer.
+	b.Enter("b")
+	b.Leave("b")
+	b.Leave("b")
+	b.Leave("a")
+	mu.Lock()
+	defer mu.Unlock()
+	if len(sizes) != 2 || sizes[0] != 1 || sizes[1] != 3 {
+		t.Fatalf("batch sizes %v, want [1 3]", sizes)
+	}
+}

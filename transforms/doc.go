@@ -43,7 +43,7 @@
 // each element's window:
 //
 //   - Global window (batch pipelines): records are buffered within the bundle
-//     and submitted in chunks of BatchSize with SubmitAll (so chunks from
+//     and submitted in chunks of BatchSize with SubmitAllFrom (so chunks from
 //     concurrent bundles coalesce), the rest in FinishBundle, and emitted
 //     with their saved event times (FinishBundle runs in the global window,
 //     which is where these records are).
@@ -52,11 +52,17 @@
 //     and timestamp (Beam Go cannot emit into a non-global window from
 //     FinishBundle). The batcher still coalesces records of concurrent
 //     bundles, so batches are larger than the runner's tiny streaming
-//     bundles; but a bundle waits for its record's batch, so when bundles
-//     run one at a time (prism processes a windowed batch input serially)
-//     each record waits up to MaxWait: use a small MaxWait (or a negative
-//     one: no waiting; batches then grow only while the model is busy) for
-//     such pipelines.
+//     bundles.
+//
+// A partial batch waits at most MaxWait for company, and not at all once
+// every bundle that is submitting to the batcher is blocked waiting for
+// results (no further record can arrive then). Bundles are producers keyed
+// by the harness's bundle (instruction) ID, entered on their first record
+// and left in FinishBundle; the DoFns of one fused bundle share the key, as
+// they share its goroutine. So a lone bundle (prism runs a windowed batch
+// input serially) does not pay MaxWait per record, while concurrent bundles
+// still share batches. A bundle that fails before FinishBundle stays
+// entered, which only brings back the MaxWait wait.
 //
 // Records are validated, decoded and tokenised per element before batching;
 // inputs of different shapes (images resized to different sizes when

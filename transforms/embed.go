@@ -139,7 +139,7 @@ func (f *embedFn) ProcessElement(ctx context.Context, w beam.Window, et beam.Eve
 }
 
 func (f *embedFn) FinishBundle(ctx context.Context, emit func(beam.EventTime, schemas.Embedding), dead func(beam.EventTime, schemas.DeadLetter)) error {
-	f.emitAll(ctx, f.e.flush(ctx), emit, dead)
+	f.emitAll(ctx, f.e.finish(ctx), emit, dead)
 	return nil
 }
 

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/metrics"
 
 	"github.com/flavabeam/flavabeam/model/flava"
 	"github.com/flavabeam/flavabeam/model/pretrained"
@@ -331,6 +332,8 @@ type engine struct {
 	opts     Options
 	bundle   *pretrained.Bundle
 	batchers [numKinds]*modelBatcher
+	entered  [numKinds]bool // this bundle is an entered producer of batchers[k]
+	key      string         // the producer key of the current bundle
 	buf      []pendingJob
 }
 
@@ -338,11 +341,45 @@ func newEngine(opts Options, b *pretrained.Bundle) *engine {
 	return &engine{opts: opts.withDefaults(), bundle: b}
 }
 
-func (e *engine) batcher(k kind) *modelBatcher {
+// batcher returns the batcher of k, entering the current bundle as one of
+// its producers until finish.
+func (e *engine) batcher(ctx context.Context, k kind) *modelBatcher {
 	if e.batchers[k] == nil {
 		e.batchers[k] = batcherFor(e.opts, e.bundle, k)
 	}
+	if !e.entered[k] {
+		if e.key == "" {
+			e.key = producerKey(ctx, e)
+		}
+		e.entered[k] = true
+		e.batchers[k].Enter(e.key)
+	}
 	return e.batchers[k]
+}
+
+// producerKey identifies the bundle ctx belongs to: the SDK harness's
+// instruction ID (the DoFn instances of one bundle share it, as they share
+// its goroutine), else this engine. metrics.GetBundleID is marked "for Beam
+// internal use"; if it stops working every engine is its own producer, which
+// only makes fused stages wait MaxWait for each other.
+func producerKey(ctx context.Context, e *engine) string {
+	if id := metrics.GetBundleID(ctx); id != "" {
+		return "bundle:" + id
+	}
+	return fmt.Sprintf("engine:%p", e)
+}
+
+// finish ends the bundle: it flushes the buffer and leaves the batchers.
+func (e *engine) finish(ctx context.Context) []doneJob {
+	done := e.flush(ctx)
+	for k, in := range e.entered {
+		if in {
+			e.batchers[k].Leave(e.key)
+			e.entered[k] = false
+		}
+	}
+	e.key = ""
+	return done
 }
 
 // add takes one record. In the global window it is buffered and the
@@ -357,7 +394,8 @@ func (e *engine) add(ctx context.Context, w beam.Window, pj pendingJob) []doneJo
 		}
 		return nil
 	}
-	r, err := e.batcher(pj.k).Submit(ctx, pj.j)
+	bt := e.batcher(ctx, pj.k)
+	r, err := bt.SubmitFrom(ctx, e.key, pj.j)
 	if err == nil {
 		err = r.err
 	}
@@ -388,11 +426,11 @@ func (e *engine) flush(ctx context.Context) []doneJob {
 		for i, d := range idx {
 			jobs[i] = e.buf[d].j
 		}
-		bt := e.batcher(k)
+		bt := e.batcher(ctx, k)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			rs, errs := bt.SubmitAll(ctx, jobs)
+			rs, errs := bt.SubmitAllFrom(ctx, e.key, jobs)
 			for i, d := range idx {
 				done[d].r, done[d].err = rs[i], errs[i]
 				if done[d].err == nil {

@@ -72,7 +72,7 @@ func (f *mimFn) ProcessElement(ctx context.Context, w beam.Window, et beam.Event
 }
 
 func (f *mimFn) FinishBundle(ctx context.Context, emit func(beam.EventTime, schemas.MIMLabel), dead func(beam.EventTime, schemas.DeadLetter)) error {
-	f.emitAll(ctx, f.e.flush(ctx), emit, dead)
+	f.emitAll(ctx, f.e.finish(ctx), emit, dead)
 	return nil
 }
 

@@ -47,8 +47,10 @@ type Options struct {
 	// together. Default DefaultBatchSize (8).
 	BatchSize int `json:"batch_size,omitempty"`
 	// MaxWait is how long the first record of a batch waits for company
-	// before a partial batch runs. Default DefaultMaxWait (50ms); negative:
-	// never wait (a batch runs as soon as the model is free).
+	// before a partial batch runs; the wait ends early once every bundle
+	// submitting to the batcher is blocked on results (see the package doc).
+	// Default DefaultMaxWait (50ms); negative: never wait (a batch runs as
+	// soon as the model is free).
 	MaxWait time.Duration `json:"max_wait,omitempty"`
 	// QueueSize bounds the records waiting for the model in one worker
 	// process; submitters block while it is full. Default 4×BatchSize.

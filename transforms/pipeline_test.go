@@ -151,7 +151,8 @@ func TestModelLoadsOncePerProcess(t *testing.T) {
 // Records in fixed windows are submitted one by one and emitted from
 // ProcessElement: outputs keep their windows and timestamps.
 func TestFixedWindowsKeepWindowsAndTimestamps(t *testing.T) {
-	opts := Options{BatchSize: 4, MaxWait: 5 * time.Millisecond, MaxLength: 16}
+	// MaxWait is long: a record of a lone bundle must not wait for it.
+	opts := Options{BatchSize: 4, MaxWait: 30 * time.Second, MaxLength: 16}
 	recs := mixedRecords(t, 9)
 	recs = append(recs, pairRecords(t, 3)...)
 	for i := range recs {
@@ -165,9 +166,13 @@ func TestFixedWindowsKeepWindowsAndTimestamps(t *testing.T) {
 	in, out := collectStamps(s, windowed), collectStamps(s, emb)
 	pairsIn, pairsOut := collectStamps(s, beam.ParDo(s, keepPairs, windowed)), collectStamps(s, sc)
 	deads := collect[schemas.DeadLetter](s, beam.Flatten(s, d1, d2))
+	start := time.Now()
 	pr, err := ptest.RunWithMetrics(p)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if d := time.Since(start); d > 25*time.Second {
+		t.Errorf("the windowed pipeline took %v: records waited out MaxWait", d)
 	}
 	if d := deads(); len(d) != 0 {
 		t.Fatalf("dead letters: %q", brief(d))
@@ -225,13 +230,18 @@ func TestConcurrentBundlesShareBatches(t *testing.T) {
 	w := window.IntervalWindow{Start: 0, End: 20_000}
 	var _ typex.Window = w
 	done := make([]doneJob, n)
+	engines := make([]*engine, n)
+	for i := range engines { // n concurrent bundles, each entered as a producer
+		engines[i] = newEngine(opts, h.bundle)
+		engines[i].batcher(ctx, kindText)
+	}
 	var wg sync.WaitGroup
 	for i := 0; i < n; i++ {
 		wg.Add(1)
 		go func(i int) { // one DoFn instance, one one-record bundle
 			defer wg.Done()
-			e := newEngine(opts, h.bundle)
-			d := e.add(ctx, w, pendingJob{j: &job{p: &recs[i]}, k: kindText})
+			d := engines[i].add(ctx, w, pendingJob{j: &job{p: &recs[i]}, k: kindText})
+			engines[i].finish(ctx)
 			if len(d) != 1 {
 				t.Errorf("bundle %d: %d results, want its record at once", i, len(d))
 				return

@@ -73,7 +73,7 @@ func (f *scoreFn) ProcessElement(ctx context.Context, w beam.Window, et beam.Eve
 }
 
 func (f *scoreFn) FinishBundle(ctx context.Context, emit func(beam.EventTime, schemas.Score), dead func(beam.EventTime, schemas.DeadLetter)) error {
-	f.emitAll(ctx, f.e.flush(ctx), emit, dead)
+	f.emitAll(ctx, f.e.finish(ctx), emit, dead)
 	return nil
 }
 

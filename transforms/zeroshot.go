@@ -209,7 +209,7 @@ func (f *zeroShotFn) ProcessElement(ctx context.Context, w beam.Window, et beam.
 }
 
 func (f *zeroShotFn) FinishBundle(ctx context.Context, emit func(beam.EventTime, schemas.Score), dead func(beam.EventTime, schemas.DeadLetter)) error {
-	f.z.emitAll(ctx, f.z.e.flush(ctx), emit, dead)
+	f.z.emitAll(ctx, f.z.e.finish(ctx), emit, dead)
 	return nil
 }
 
@@ -250,6 +250,6 @@ func (f *zeroShotSideFn) ProcessElement(ctx context.Context, w beam.Window, et b
 // FinishBundle takes the side input because Beam requires every method of
 // a DoFn with side inputs to declare them.
 func (f *zeroShotSideFn) FinishBundle(ctx context.Context, _ func(*string) bool, emit func(beam.EventTime, schemas.Score), dead func(beam.EventTime, schemas.DeadLetter)) error {
-	f.z.emitAll(ctx, f.z.e.flush(ctx), emit, dead)
+	f.z.emitAll(ctx, f.z.e.finish(ctx), emit, dead)
 	return nil
 }
