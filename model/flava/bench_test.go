@@ -132,6 +132,40 @@ func BenchmarkMultimodalEncoder(b *testing.B) {
 	b.ReportMetric(encoderFLOPs(seq+1, c.HiddenSize, c.IntermediateSize, c.NumHiddenLayers)*float64(batch*b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 }
 
+// BenchmarkModel: FlavaModel.forward of flava-full on 8 image-text pairs
+// (224² images, 77 tokens): both unimodal encoders, the projections and the
+// multimodal encoder, through ForwardInto. FINDINGS.md has PyTorch's figure
+// for the same pass; scripts/bench does not pair it (yet).
+func BenchmarkModel(b *testing.B) {
+	b.Run("batch8", func(b *testing.B) {
+		m := flavaFull(b)
+		const batch, seq = 8, 77
+		in := ModelInput{PixelValues: benchPixels(batch), InputIDs: benchIDs(batch, seq)}
+		var ws Workspace
+		var out ModelOutput
+		if err := m.ForwardInto(&ws, &out, in); err != nil {
+			b.Fatal(err)
+		}
+		b.ReportAllocs()
+		cpu0 := cpuSeconds()
+		b.ResetTimer()
+		for b.Loop() {
+			if err := m.ForwardInto(&ws, &out, in); err != nil {
+				b.Fatal(err)
+			}
+		}
+		reportCPU(b, cpu0)
+		b.ReportMetric(float64(batch*b.N)/b.Elapsed().Seconds(), "pairs/s")
+		ic, tc, mc := m.Config.ImageConfig, m.Config.TextConfig, m.Config.MultimodalConfig
+		imgSeq := ic.NumPatches() + 1
+		flops := encoderFLOPs(imgSeq, ic.HiddenSize, ic.IntermediateSize, ic.NumHiddenLayers) +
+			encoderFLOPs(seq, tc.HiddenSize, tc.IntermediateSize, tc.NumHiddenLayers) +
+			2*float64((imgSeq*ic.HiddenSize+seq*tc.HiddenSize)*mc.HiddenSize) + // to-mm projections
+			encoderFLOPs(imgSeq+seq+1, mc.HiddenSize, mc.IntermediateSize, mc.NumHiddenLayers)
+		b.ReportMetric(flops*float64(batch*b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+	})
+}
+
 // encoderFLOPs counts the multiply-adds (×2) of one sequence through a FLAVA
 // encoder: Q, K, V and output projections, attention scores and context, and
 // the two MLP matrices. 197 tokens of ViT-B/16 give 34.9 GFLOP (35.1 with

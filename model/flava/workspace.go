@@ -17,8 +17,9 @@ import (
 // use: give each goroutine its own. The Forward methods borrow one from a
 // package-level free list and return it afterwards, so they too reuse
 // scratch across calls; the free list holds at most as many workspaces as
-// were ever in use at once (a warm workspace for flava-full at batch 8 with
-// all three encoders is about 140 MB).
+// were ever in use at once. Sizes for flava-full at batch 8: image encoder
+// 53 MB, text encoder (77 tokens) 19 MB, multimodal encoder 68 MB, codebook
+// (112×112) 58 MB per image in flight (one per kernel thread).
 //
 // Outputs of ForwardInto never point into a Workspace: its buffers are
 // overwritten by the next call that uses it.
