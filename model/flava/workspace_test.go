@@ -216,3 +216,44 @@ func argmaxChannels(t *tensor.Tensor) *tensor.Int64 {
 	}
 	return out
 }
+
+// TestImageEmbeddingsGEMMMatchesConv compares the patch-matrix GEMM of the
+// fused path with the Conv2D + transpose of PatchEmbeddings.Forward, with a
+// mask and with interpolated position embeddings.
+func TestImageEmbeddingsGEMMMatchesConv(t *testing.T) {
+	m, err := NewRandom(midConfig(), 6)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &m.ImageModel.Embeddings
+	for _, c := range []struct {
+		name        string
+		h, w        int
+		interpolate bool
+	}{{"native", 64, 64, false}, {"interpolated", 48, 80, true}} {
+		pix := tensor.New(2, 3, c.h, c.w)
+		for i := range pix.Data {
+			pix.Data[i] = float32(i%71)/35 - 1
+		}
+		n := (c.h / 8) * (c.w / 8)
+		mask := tensor.NewBool(2, n)
+		for i := range mask.Data {
+			mask.Data[i] = i%3 == 1
+		}
+		want, wantSeq, err := e.Forward(pix, mask, c.interpolate)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var s encoderScratch
+		got, seq, err := e.forward(&s, pix, mask, c.interpolate)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if seq != wantSeq || len(got) != len(want) {
+			t.Fatalf("%s: seq %d (%d values), want %d (%d)", c.name, seq, len(got), wantSeq, len(want))
+		}
+		if ok, at := tensor.AllClose(got, want, 1e-5, 1e-5); !ok {
+			t.Errorf("%s: embeddings differ at %d: %g vs %g", c.name, at, got[at], want[at])
+		}
+	}
+}
