@@ -219,31 +219,8 @@ func (p *Pooler) Forward(x []float32, batch, seq int) []float32 {
 	return out
 }
 
-// extendedMask turns a batch×seq 0/1 (or fractional) attention mask into the
-// additive mask transformers' get_extended_attention_mask builds:
-// (1 - mask) * finfo(float32).min, broadcast later over heads and queries.
-func extendedMask(mask []float32) []float32 {
-	ext := make([]float32, len(mask))
-	for i, m := range mask {
-		ext[i] = (1 - m) * -math.MaxFloat32
-	}
-	return ext
-}
-
-// asTensors wraps flat hidden states as batch×seq×hidden tensors.
-func asTensors(all [][]float32, batch, seq, hidden int) []*tensor.Tensor {
-	if all == nil {
-		return nil
-	}
-	out := make([]*tensor.Tensor, len(all))
-	for i, h := range all {
-		out[i] = tensor.FromData(h, batch, seq, hidden)
-	}
-	return out
-}
-
 // The methods below are the fused, allocation-free path the models run: the
-// same modules and the same order of operations as the Forward methods above,
+// same modules in the same order as the Forward methods above,
 // but writing into Workspace buffers, with the residual stream updated in
 // place and the bias, activation and residual additions folded into
 // neighbouring passes. The Forward methods above stay as the plain,

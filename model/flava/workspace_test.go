@@ -131,7 +131,8 @@ func TestFusedEncoderMatchesModuleForward(t *testing.T) {
 			mask[i] = 0
 		}
 	}
-	ext := extendedMask(mask)
+	ext := make([]float32, len(mask))
+	extendedMaskFloat32(ext, mask)
 	want, _ := m.TextModel.Encoder.Forward(x, batch, seq, ext, false)
 	var s encoderScratch
 	got := append([]float32(nil), x...)
