@@ -1,0 +1,320 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	beamlog "github.com/apache/beam/sdks/v2/go/pkg/beam/log"
+
+	"github.com/flavabeam/flavabeam/io/kafkaio"
+	"github.com/flavabeam/flavabeam/io/parquetio"
+	"github.com/flavabeam/flavabeam/model/pretrained"
+	"github.com/flavabeam/flavabeam/pipelines"
+	"github.com/flavabeam/flavabeam/schemas"
+	"github.com/flavabeam/flavabeam/transforms"
+)
+
+// jobFlags are the flags every job subcommand has.
+type jobFlags struct {
+	input, inputTopic, brokers, inputCodec, startFrom, groupID string
+	unbounded, commit                                          bool
+
+	output, outputTopic, deadLetters, deadLetterTopic, compression string
+	shards                                                         int
+
+	model, codebook, hubCache string
+	offline, noOrientation    bool
+	batchSize, threads        int
+	maxLength                 int
+	maxPixels                 int64
+	maxWait                   time.Duration
+
+	progress time.Duration
+	logLevel string
+}
+
+func (j *jobFlags) register(fs *flagSet) {
+	fs.StringVar(&j.input, "input", "", "Parquet `glob` of input records (or use --input-topic)")
+	fs.StringVar(&j.inputTopic, "input-topic", "", "Kafka `topic` of input records (instead of --input)")
+	fs.StringVar(&j.brokers, "kafka-brokers", "", "Kafka bootstrap `addresses`, comma-separated (default 127.0.0.1:9092)")
+	fs.StringVar(&j.inputCodec, "input-codec", "json", "Kafka payload layout: json or binary (image bytes as the value, fields in headers)")
+	fs.StringVar(&j.startFrom, "start-from", "earliest", "Kafka start position: earliest, latest or committed (needs --group-id)")
+	fs.StringVar(&j.groupID, "group-id", "", "Kafka consumer `group` for --start-from committed and --commit-offsets")
+	fs.BoolVar(&j.unbounded, "streaming", false, "read Kafka forever (unbounded; outputs must be Kafka topics; stop with Ctrl-C)")
+	fs.BoolVar(&j.commit, "commit-offsets", false, "commit Kafka offsets to --group-id once each bundle's output is durable")
+	fs.StringVar(&j.output, "output", "", "output `directory` for Parquet files (or use --output-topic)")
+	fs.StringVar(&j.outputTopic, "output-topic", "", "Kafka `topic` for the results, JSON payloads keyed by record id")
+	fs.StringVar(&j.deadLetters, "dead-letters", "", "`directory` for dead-letter Parquet files (default: beside the output)")
+	fs.StringVar(&j.deadLetterTopic, "dead-letter-topic", "", "Kafka `topic` for dead letters (default: <output-topic>"+pipelines.DeadLetterSuffix+")")
+	fs.IntVar(&j.shards, "shards", 1, "number of Parquet output files")
+	fs.StringVar(&j.compression, "compression", "snappy", "Parquet compression (snappy, zstd, gzip, none) or Kafka compression (none, gzip, snappy, lz4, zstd; default none)")
+	fs.StringVar(&j.model, "model", pretrained.TinyRandom, "model: a Hub id (facebook/flava-full), a local model directory, or tiny-random (built in, meaningless outputs)")
+	fs.StringVar(&j.codebook, "codebook", "", "image codebook for label-mim when the model has none: Hub id or directory (default facebook/flava-image-codebook)")
+	fs.StringVar(&j.hubCache, "hub-cache", "", "Hugging Face hub cache `directory` (default $HF_HUB_CACHE, $HF_HOME/hub or ~/.cache/huggingface/hub)")
+	fs.BoolVar(&j.offline, "offline", false, "never download: the model must be in the cache (also $HF_HUB_OFFLINE=1)")
+	fs.IntVar(&j.batchSize, "batch-size", 0, "records per model batch (default 8)")
+	fs.DurationVar(&j.maxWait, "max-wait", 0, "how long a partial batch waits for more records (default 50ms)")
+	fs.IntVar(&j.threads, "threads", 0, "cores the model kernels use per worker (default all)")
+	fs.IntVar(&j.maxLength, "max-length", 0, "token length texts are truncated/padded to (default 77)")
+	fs.Int64Var(&j.maxPixels, "max-pixels", 0, "refuse images with more pixels than this (default PIL's limit, 89478485)")
+	fs.BoolVar(&j.noOrientation, "ignore-orientation", false, "do not apply EXIF orientation")
+	fs.DurationVar(&j.progress, "progress", 2*time.Second, "interval of progress lines on stderr (0: none; local runner only)")
+	fs.StringVar(&j.logLevel, "log-level", "warn", "Beam and prism log level: debug, info, warn or error (set by the first job in a process)")
+}
+
+func (j *jobFlags) job() (pipelines.Job, error) {
+	var job pipelines.Job
+	conn := kafkaio.ConnConfig{}
+	if j.brokers != "" {
+		conn.Brokers = strings.Split(j.brokers, ",")
+	}
+	job.Source.Parquet = j.input
+	if j.inputTopic != "" {
+		codec, err := schemas.ParseCodec(j.inputCodec)
+		if err != nil {
+			return job, fmt.Errorf("--input-codec: %w", err)
+		}
+		start := j.startFrom
+		if start == kafkaio.StartEarliest {
+			start = ""
+		}
+		job.Source.Kafka = pipelines.KafkaSource{Codec: codec, ReadConfig: kafkaio.ReadConfig{
+			ConnConfig: conn, Topics: strings.Split(j.inputTopic, ","), StartFrom: start,
+			GroupID: j.groupID, CommitOffsets: j.commit, Unbounded: j.unbounded,
+		}}
+	} else if j.unbounded {
+		return job, fmt.Errorf("--streaming needs --input-topic")
+	}
+	pq := parquetio.WriteOptions{NumShards: j.shards}
+	kc := ""
+	if j.compression != "snappy" {
+		kc = j.compression
+	}
+	sink := func(dir, topic string) pipelines.Sink {
+		s := pipelines.Sink{Parquet: dir}
+		if dir != "" {
+			s.ParquetOptions = pq
+			s.ParquetOptions.Compression = j.compression
+		}
+		if topic != "" {
+			s.Kafka = kafkaio.WriteConfig{ConnConfig: conn, Topic: topic, Compression: kc}
+		}
+		return s
+	}
+	job.Output = sink(j.output, j.outputTopic)
+	job.DeadLetters = sink(j.deadLetters, j.deadLetterTopic)
+	return job, nil
+}
+
+func (j *jobFlags) options() transforms.Options {
+	return transforms.Options{
+		Model: j.model, CodebookSource: j.codebook, HubCacheDir: j.hubCache, Offline: j.offline,
+		BatchSize: j.batchSize, MaxWait: j.maxWait, Threads: j.threads, MaxLength: j.maxLength,
+		MaxPixels: j.maxPixels, IgnoreOrientation: j.noOrientation,
+	}
+}
+
+const jobSynopsis = "(--input GLOB | --input-topic TOPIC) (--output DIR | --output-topic TOPIC) [flags]"
+
+func runEmbed(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	var jf jobFlags
+	var vectors string
+	fs := newFlagSet("embed", stderr, true, jobSynopsis)
+	jf.register(fs)
+	fs.StringVar(&vectors, "vectors", "", "vectors to compute, comma-separated: image, text, multimodal (default: all a record's modalities allow)")
+	fs.addBeamFlags()
+	if code, ok := fs.parse(args); !ok {
+		return code
+	}
+	opts := transforms.EmbedOptions{Options: jf.options()}
+	for _, v := range strings.Split(vectors, ",") {
+		switch strings.TrimSpace(v) {
+		case "":
+		case "image":
+			opts.Image = true
+		case "text":
+			opts.Text = true
+		case "multimodal":
+			opts.Multimodal = true
+		default:
+			fmt.Fprintf(stderr, "flavabeam embed: --vectors: unknown vector %q (want image, text or multimodal)\n", v)
+			return 2
+		}
+	}
+	return execute(ctx, "embed", fs, &jf, stdout, stderr, func(job pipelines.Job) (*beam.Pipeline, error) {
+		return pipelines.Embed(pipelines.EmbedConfig{Job: job, Options: opts})
+	})
+}
+
+func runScore(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	var jf jobFlags
+	var mode, labels, template string
+	var topK int
+	fs := newFlagSet("score", stderr, true, jobSynopsis)
+	jf.register(fs)
+	fs.StringVar(&mode, "mode", pipelines.ModePairs, "pairs (each image against its own text) or zero-shot (images among labels)")
+	fs.StringVar(&labels, "candidate-labels", "", "zero-shot `labels`, comma-separated, for records that carry none")
+	fs.StringVar(&template, "template", "", "zero-shot prompt template with one {} (default \"a photo of a {}\")")
+	fs.IntVar(&topK, "top-k", 0, "zero-shot labels kept per record (default 5; -1: all)")
+	fs.addBeamFlags()
+	if code, ok := fs.parse(args); !ok {
+		return code
+	}
+	opts := transforms.ZeroShotOptions{Options: jf.options(), Template: template, TopK: topK}
+	if labels != "" {
+		for _, l := range strings.Split(labels, ",") {
+			opts.Labels = append(opts.Labels, strings.TrimSpace(l))
+		}
+	}
+	return execute(ctx, "score", fs, &jf, stdout, stderr, func(job pipelines.Job) (*beam.Pipeline, error) {
+		return pipelines.Score(pipelines.ScoreConfig{Job: job, Mode: mode, Options: opts})
+	})
+}
+
+func runLabelMIM(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	var jf jobFlags
+	fs := newFlagSet("label-mim", stderr, true, jobSynopsis)
+	jf.register(fs)
+	fs.addBeamFlags()
+	if code, ok := fs.parse(args); !ok {
+		return code
+	}
+	return execute(ctx, "label-mim", fs, &jf, stdout, stderr, func(job pipelines.Job) (*beam.Pipeline, error) {
+		return pipelines.LabelMIM(pipelines.MIMConfig{Job: job, Options: jf.options()})
+	})
+}
+
+// execute builds and runs a job, with progress and the summary on stderr.
+func execute(ctx context.Context, name string, fs *flagSet, jf *jobFlags, stdout, stderr io.Writer, build func(pipelines.Job) (*beam.Pipeline, error)) int {
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "flavabeam %s: unexpected arguments %q\n", name, fs.Args())
+		return 2
+	}
+	switch jf.logLevel {
+	case "debug", "info", "warn", "error":
+		beamlog.LogLevel = jf.logLevel
+	default:
+		fmt.Fprintf(stderr, "flavabeam %s: --log-level %q is not debug, info, warn or error\n", name, jf.logLevel)
+		return 2
+	}
+	initBeam()
+	job, err := jf.job()
+	if err == nil {
+		var p *beam.Pipeline
+		if p, err = build(job); err == nil {
+			return runPipeline(ctx, name, p, job, jf, stderr)
+		}
+	}
+	fmt.Fprintf(stderr, "flavabeam %s: %v\n", name, err)
+	fmt.Fprintf(stderr, "Run 'flavabeam %s -h' for the flags.\n", name)
+	return 2
+}
+
+func runPipeline(ctx context.Context, name string, p *beam.Pipeline, job pipelines.Job, jf *jobFlags, stderr io.Writer) int {
+	if jf.model == pretrained.TinyRandom {
+		fmt.Fprintln(stderr, "flavabeam: using the built-in tiny-random model: its outputs are MEANINGLESS (random weights, toy size).")
+		fmt.Fprintln(stderr, "flavabeam: pass --model facebook/flava-full (or a model directory) for real results.")
+	} else {
+		fmt.Fprintf(stderr, "flavabeam: model %s\n", jf.model)
+	}
+	runner := ""
+	if f := flag.Lookup("runner"); f != nil {
+		runner = f.Value.String()
+	}
+	local := runner == "" || runner == "prism"
+	var total int64
+	if job.Source.Parquet != "" {
+		if n, ok, err := pipelines.ParquetRows(job.Source.Parquet); err != nil {
+			fmt.Fprintf(stderr, "flavabeam: cannot count input rows (no ETA): %v\n", err)
+		} else if ok {
+			total = n
+			fmt.Fprintf(stderr, "flavabeam: %s: %d input records in %s\n", name, n, job.Source.Parquet)
+		}
+	}
+	stop := func() {}
+	if jf.progress > 0 {
+		if local {
+			stop = startProgress(stderr, jf.progress, total)
+		} else {
+			fmt.Fprintf(stderr, "flavabeam: runner %s: live progress is only shown on the local runner (prism); the summary comes from Beam metrics\n", runner)
+		}
+	}
+	sum, err := pipelines.Run(ctx, p)
+	stop()
+	if err != nil {
+		fmt.Fprintf(stderr, "flavabeam %s: run failed: %v\n", name, err)
+		return 1
+	}
+	fmt.Fprintf(stderr, "flavabeam %s: done.\n", name)
+	sum.Format(stderr)
+	where := func(s pipelines.Sink) string {
+		if s.Parquet != "" {
+			return s.Parquet
+		}
+		return "Kafka topic " + s.Kafka.Topic
+	}
+	fmt.Fprintf(stderr, "output: %s", where(job.Output))
+	dead := job.DeadLetters
+	if dead.Parquet == "" && dead.Kafka.Topic == "" {
+		dead = job.Output
+		if dead.Kafka.Topic != "" {
+			dead.Kafka.Topic += pipelines.DeadLetterSuffix
+		}
+	}
+	fmt.Fprintf(stderr, "; dead letters: %s\n", where(dead))
+	return 0
+}
+
+// startProgress prints a progress line every interval until stop is called.
+func startProgress(w io.Writer, interval time.Duration, total int64) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	start := time.Now()
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case now := <-t.C:
+				fmt.Fprintln(w, progressLine(pipelines.LiveProgress(), total, now.Sub(start)))
+			}
+		}
+	}()
+	return func() { close(done); wg.Wait() }
+}
+
+// progressLine formats one progress report: records handled (results plus
+// dead letters), the rate, and with a known total the share and an ETA.
+func progressLine(p pipelines.Progress, total int64, elapsed time.Duration) string {
+	done := p.Done()
+	rate := float64(done) / elapsed.Seconds()
+	var b strings.Builder
+	fmt.Fprintf(&b, "progress: %d", done)
+	if total > 0 {
+		fmt.Fprintf(&b, "/%d records (%.0f%%)", total, 100*float64(done)/float64(total))
+	} else {
+		b.WriteString(" records")
+	}
+	fmt.Fprintf(&b, ", %d out, %d dead-lettered, %.1f records/s", p.Out, p.Dead, rate)
+	if total > 0 {
+		if done >= total {
+			b.WriteString(", finishing")
+		} else if rate > 0 {
+			eta := time.Duration(float64(total-done) / rate * float64(time.Second))
+			fmt.Fprintf(&b, ", ETA %s", eta.Round(time.Second))
+		} else {
+			b.WriteString(", ETA unknown (loading the model)")
+		}
+	}
+	return b.String()
+}
