@@ -15,7 +15,8 @@
 // with every distribution the transforms report: per-stage latencies, batch
 // sizes, model load time). The same steps bump process-local atomic counters
 // (LiveProgress) for progress display; those only move when the DoFns run in
-// this process, i.e. on prism, the default local runner.
+// this process: on prism, the default local runner, or in a LOOPBACK
+// environment of a portable runner. See RUNNERS.md for Flink and Dataflow.
 //
 // It imports transforms, io/*, schemas and Beam; nothing imports it but cmd/.
 // It deliberately parses no flags (cmd/flavabeam does) and does not run

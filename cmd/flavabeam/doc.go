@@ -21,7 +21,11 @@
 // print progress on stderr (records/s, and an ETA when the input is local
 // Parquet, whose row counts are read from the file footers first) and end
 // with a summary from the pipeline's Beam metrics. Live progress comes from
-// process-local counters and so only moves on the local runner (prism).
+// process-local counters and so only moves when the DoFns run in this
+// process: on prism (the default) or with --environment_type=LOOPBACK.
+//
+// The gs:// filesystem is linked in, so inputs and outputs may be on Google
+// Cloud Storage (Dataflow); see pipelines/RUNNERS.md.
 //
 // It imports pipelines, transforms' option types, model/{pretrained,hub,
 // checkpoint,flava} and Beam; nothing imports it. It does not implement

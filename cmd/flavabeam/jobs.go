@@ -64,7 +64,7 @@ func (j *jobFlags) register(fs *flagSet) {
 	fs.IntVar(&j.maxLength, "max-length", 0, "token length texts are truncated/padded to (default 77)")
 	fs.Int64Var(&j.maxPixels, "max-pixels", 0, "refuse images with more pixels than this (default PIL's limit, 89478485)")
 	fs.BoolVar(&j.noOrientation, "ignore-orientation", false, "do not apply EXIF orientation")
-	fs.DurationVar(&j.progress, "progress", 2*time.Second, "interval of progress lines on stderr (0: none; local runner only)")
+	fs.DurationVar(&j.progress, "progress", 2*time.Second, "interval of progress lines on stderr (0: none; only when the DoFns run in this process: prism or --environment_type=LOOPBACK)")
 	fs.StringVar(&j.logLevel, "log-level", "warn", "Beam and prism log level: debug, info, warn or error (set by the first job in a process)")
 }
 
@@ -227,7 +227,13 @@ func runPipeline(ctx context.Context, name string, p *beam.Pipeline, job pipelin
 	if f := flag.Lookup("runner"); f != nil {
 		runner = f.Value.String()
 	}
-	local := runner == "" || runner == "prism"
+	env := ""
+	if f := flag.Lookup("environment_type"); f != nil {
+		env = f.Value.String()
+	}
+	// The DoFns run in this process on prism, and with a LOOPBACK
+	// environment on any portable runner (Flink, Spark).
+	local := runner == "" || runner == "prism" || strings.EqualFold(env, "LOOPBACK")
 	var total int64
 	if job.Source.Parquet != "" {
 		if n, ok, err := pipelines.ParquetRows(job.Source.Parquet); err != nil {
@@ -242,7 +248,7 @@ func runPipeline(ctx context.Context, name string, p *beam.Pipeline, job pipelin
 		if local {
 			stop = startProgress(stderr, jf.progress, total)
 		} else {
-			fmt.Fprintf(stderr, "flavabeam: runner %s: live progress is only shown on the local runner (prism); the summary comes from Beam metrics\n", runner)
+			fmt.Fprintf(stderr, "flavabeam: runner %s: live progress needs the DoFns in this process (prism, or --environment_type=LOOPBACK); the summary comes from Beam metrics\n", runner)
 		}
 	}
 	sum, err := pipelines.Run(ctx, p)

@@ -13,7 +13,8 @@ import (
 	"sync"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
-	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/x/beamx" // registers every runner and its flags
+	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem/gcs" // gs:// inputs and outputs (Dataflow)
+	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/x/beamx"           // registers every runner and its flags
 )
 
 func main() {

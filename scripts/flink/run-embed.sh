@@ -80,7 +80,7 @@ done
 log "running flavabeam embed on Flink, output $OUT"
 start=$(date +%s)
 "$STATE/flavabeam" embed --runner=flink --endpoint="localhost:$PORT" --environment_type=LOOPBACK \
-  --input testdata/records.parquet --output "$OUT" --progress=0 2>&1 | tee "$STATE/embed.log" >&2
+  --input testdata/records.parquet --output "$OUT" --progress=5s 2>&1 | tee "$STATE/embed.log" >&2
 log "embed took $(( $(date +%s) - start ))s"
 
 log "checking the output"
