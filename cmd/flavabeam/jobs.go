@@ -53,7 +53,7 @@ func (j *jobFlags) register(fs *flagSet) {
 	fs.StringVar(&j.deadLetters, "dead-letters", "", "`directory` for dead-letter Parquet files (default: beside the output)")
 	fs.StringVar(&j.deadLetterTopic, "dead-letter-topic", "", "Kafka `topic` for dead letters (default: <output-topic>"+pipelines.DeadLetterSuffix+")")
 	fs.IntVar(&j.shards, "shards", 1, "number of Parquet output files")
-	fs.StringVar(&j.compression, "compression", "snappy", "Parquet compression (snappy, zstd, gzip, none) or Kafka compression (none, gzip, snappy, lz4, zstd; default none)")
+	fs.StringVar(&j.compression, "compression", "", "output compression: Parquet snappy (default), zstd, gzip or none; Kafka none (default), gzip, snappy, lz4 or zstd")
 	fs.StringVar(&j.model, "model", pretrained.TinyRandom, "model: a Hub id (facebook/flava-full), a local model directory, or tiny-random (built in, meaningless outputs)")
 	fs.StringVar(&j.codebook, "codebook", "", "image codebook for label-mim when the model has none: Hub id or directory (default facebook/flava-image-codebook)")
 	fs.StringVar(&j.hubCache, "hub-cache", "", "Hugging Face hub cache `directory` (default $HF_HUB_CACHE, $HF_HOME/hub or ~/.cache/huggingface/hub)")
@@ -92,10 +92,6 @@ func (j *jobFlags) job() (pipelines.Job, error) {
 		return job, fmt.Errorf("--streaming needs --input-topic")
 	}
 	pq := parquetio.WriteOptions{NumShards: j.shards}
-	kc := ""
-	if j.compression != "snappy" {
-		kc = j.compression
-	}
 	sink := func(dir, topic string) pipelines.Sink {
 		s := pipelines.Sink{Parquet: dir}
 		if dir != "" {
@@ -103,7 +99,7 @@ func (j *jobFlags) job() (pipelines.Job, error) {
 			s.ParquetOptions.Compression = j.compression
 		}
 		if topic != "" {
-			s.Kafka = kafkaio.WriteConfig{ConnConfig: conn, Topic: topic, Compression: kc}
+			s.Kafka = kafkaio.WriteConfig{ConnConfig: conn, Topic: topic, Compression: j.compression}
 		}
 		return s
 	}

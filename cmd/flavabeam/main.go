@@ -152,6 +152,13 @@ func printFlags(w io.Writer, fs *flag.FlagSet, keep func(*flag.Flag) bool) {
 		}
 		fmt.Fprintf(w, "%s\n    \t%s", line, strings.ReplaceAll(use, "\n", "\n    \t"))
 		if f.DefValue != "" && f.DefValue != "false" && f.DefValue != "0" && f.DefValue != "0s" {
+			if g, ok := f.Value.(flag.Getter); ok {
+				if _, isString := g.Get().(string); !isString {
+					fmt.Fprintf(w, " (default %s)", f.DefValue)
+					fmt.Fprintln(w)
+					continue
+				}
+			}
 			fmt.Fprintf(w, " (default %q)", f.DefValue)
 		}
 		fmt.Fprintln(w)
