@@ -46,7 +46,10 @@
 //     and submitted in chunks of BatchSize with SubmitAllFrom (so chunks from
 //     concurrent bundles coalesce), the rest in FinishBundle, and emitted
 //     with their saved event times (FinishBundle runs in the global window,
-//     which is where these records are).
+//     which is where these records are). A chunk runs in the background
+//     while the bundle decodes and tokenises the next one; its results are
+//     emitted at the next flush (at most one chunk in flight per DoFn
+//     instance), so preprocessing overlaps the model.
 //   - Any other window (streaming, or windowed batch input): each record is
 //     submitted alone and emitted from its own ProcessElement, keeping window
 //     and timestamp (Beam Go cannot emit into a non-global window from

@@ -335,6 +335,7 @@ type engine struct {
 	entered  [numKinds]bool // this bundle is an entered producer of batchers[k]
 	key      string         // the producer key of the current bundle
 	buf      []pendingJob
+	inflight *chunk // the submitted chunk whose results are not emitted yet
 }
 
 func newEngine(opts Options, b *pretrained.Bundle) *engine {
@@ -369,9 +370,10 @@ func producerKey(ctx context.Context, e *engine) string {
 	return fmt.Sprintf("engine:%p", e)
 }
 
-// finish ends the bundle: it flushes the buffer and leaves the batchers.
+// finish ends the bundle: it flushes the buffer, waits for every chunk in
+// flight and leaves the batchers.
 func (e *engine) finish(ctx context.Context) []doneJob {
-	done := e.flush(ctx)
+	done := e.drain(ctx)
 	for k, in := range e.entered {
 		if in {
 			e.batchers[k].Leave(e.key)
@@ -382,9 +384,11 @@ func (e *engine) finish(ctx context.Context) []doneJob {
 	return done
 }
 
-// add takes one record. In the global window it is buffered and the
-// returned slice holds the finished jobs of a flush (when the buffer reached
-// BatchSize); otherwise it is submitted at once and returned finished.
+// add takes one record. In the global window it is buffered; when the
+// buffer reaches BatchSize it is submitted in the background and the
+// returned slice holds the finished jobs of the chunk submitted before
+// (so decoding the next chunk overlaps the model running this one).
+// Otherwise it is submitted at once and returned finished.
 func (e *engine) add(ctx context.Context, w beam.Window, pj pendingJob) []doneJob {
 	pj.j.submitted = time.Now()
 	if isGlobal(w) {
@@ -402,18 +406,32 @@ func (e *engine) add(ctx context.Context, w beam.Window, pj pendingJob) []doneJo
 	return []doneJob{{pendingJob: pj, r: r, err: err}}
 }
 
-// flush submits the buffered jobs (each kind's together, with SubmitAll, so
-// they coalesce with other bundles' jobs) and returns them finished, in order.
+// chunk is a submitted buffer whose results are on their way.
+type chunk struct {
+	ready chan struct{}
+	jobs  []doneJob
+}
+
+// flush waits for the chunk in flight, submits the buffered jobs as the new
+// one (each kind's together, with SubmitAllFrom, so they coalesce with
+// other bundles' jobs) and returns the finished jobs of the old one. At
+// most one chunk per DoFn instance is in flight.
 func (e *engine) flush(ctx context.Context) []doneJob {
-	if len(e.buf) == 0 {
-		return nil
+	var out []doneJob
+	if e.inflight != nil {
+		<-e.inflight.ready
+		out, e.inflight = e.inflight.jobs, nil
 	}
-	done := make([]doneJob, len(e.buf))
+	if len(e.buf) == 0 {
+		return out
+	}
+	c := &chunk{ready: make(chan struct{}), jobs: make([]doneJob, len(e.buf))}
 	byKind := map[kind][]int{}
 	for i, pj := range e.buf {
-		done[i].pendingJob = pj
+		c.jobs[i].pendingJob = pj
 		byKind[pj.k] = append(byKind[pj.k], i)
 	}
+	e.buf = nil // the chunk owns the old buffer's jobs
 	kinds := make([]kind, 0, len(byKind))
 	for k := range byKind {
 		kinds = append(kinds, k)
@@ -424,24 +442,34 @@ func (e *engine) flush(ctx context.Context) []doneJob {
 		idx := byKind[k]
 		jobs := make([]*job, len(idx))
 		for i, d := range idx {
-			jobs[i] = e.buf[d].j
+			jobs[i] = c.jobs[d].j
 		}
-		bt := e.batcher(ctx, k)
+		bt, key := e.batcher(ctx, k), e.key
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			rs, errs := bt.SubmitAllFrom(ctx, e.key, jobs)
+			rs, errs := bt.SubmitAllFrom(ctx, key, jobs)
 			for i, d := range idx {
-				done[d].r, done[d].err = rs[i], errs[i]
-				if done[d].err == nil {
-					done[d].err = rs[i].err
+				c.jobs[d].r, c.jobs[d].err = rs[i], errs[i]
+				if c.jobs[d].err == nil {
+					c.jobs[d].err = rs[i].err
 				}
 			}
 		}()
 	}
-	wg.Wait()
-	e.buf = e.buf[:0]
-	return done
+	go func() { wg.Wait(); close(c.ready) }()
+	e.inflight = c
+	return out
+}
+
+// drain flushes the buffer and waits for every chunk in flight.
+func (e *engine) drain(ctx context.Context) []doneJob {
+	out := e.flush(ctx)
+	if e.inflight != nil {
+		<-e.inflight.ready
+		out, e.inflight = append(out, e.inflight.jobs...), nil
+	}
+	return out
 }
 
 // record reports the metrics of one finished job from its bundle's context.
