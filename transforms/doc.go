@@ -18,7 +18,9 @@
 // (Prepared or ImageText → Prepared with token ids), EmbedImages,
 // EmbedTexts, EmbedPairs, Score, ZeroShot (optionally with a PCollection of
 // labels as side input) and LabelMIMPrepared. Every transform works under
-// s.Scope("transforms.<Name>").
+// s.Scope("transforms.<Name>"). Options that fail Validate make the
+// constructor panic, as beam.ParDo does for an invalid DoFn (a pipeline
+// construction error); call Validate first to get an error instead.
 //
 // # Memory: one Bundle per worker process
 //
