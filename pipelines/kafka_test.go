@@ -189,7 +189,7 @@ func header(m kafka.Message, key string) string {
 // checkKafkaEmbeddings checks the output and dead-letter topics of an embed
 // run: every good record embedded as the model API does, keyed by ID, with
 // the headers; the bad ones (and any malformed payload) dead-lettered.
-func checkKafkaEmbeddings(t *testing.T, c cluster, out, dead string, wantDead map[string]string, sum Summary) {
+func checkKafkaEmbeddings(t *testing.T, c cluster, out, dead string, wantDead map[string]string, sum *Summary) {
 	t.Helper()
 	msgs := c.readTopic(t, out)
 	if len(msgs) != goodRecords {
@@ -224,7 +224,7 @@ func checkKafkaEmbeddings(t *testing.T, c cluster, out, dead string, wantDead ma
 	if fmt.Sprint(sortedMap(got)) != fmt.Sprint(sortedMap(wantDead)) {
 		t.Errorf("dead letters %v, want %v", got, wantDead)
 	}
-	if sum.RecordsOut != goodRecords || sum.DeadLetters != int64(len(wantDead)) || sum.RecordsIn != goodRecords+int64(len(wantDead)) {
+	if sum != nil && (sum.RecordsOut != goodRecords || sum.DeadLetters != int64(len(wantDead)) || sum.RecordsIn != goodRecords+int64(len(wantDead))) {
 		t.Errorf("summary in/out/dead = %d/%d/%d", sum.RecordsIn, sum.RecordsOut, sum.DeadLetters)
 	}
 }
@@ -268,7 +268,7 @@ func testEmbedKafkaToKafka(t *testing.T, newCluster func(*testing.T, ...string) 
 		Source: Source{Kafka: KafkaSource{ReadConfig: kafkaio.ReadConfig{ConnConfig: c.conn(), Topics: []string{in}}, Codec: codec}},
 		Output: Sink{Kafka: kafkaio.WriteConfig{ConnConfig: c.conn(), Topic: out}},
 	}})
-	checkKafkaEmbeddings(t, c, out, out+DeadLetterSuffix, kafkaDead(codec), sum)
+	checkKafkaEmbeddings(t, c, out, out+DeadLetterSuffix, kafkaDead(codec), &sum)
 }
 
 func testEmbedParquetToKafka(t *testing.T, newCluster func(*testing.T, ...string) cluster) {
@@ -279,7 +279,7 @@ func testEmbedParquetToKafka(t *testing.T, newCluster func(*testing.T, ...string
 		Output:      Sink{Kafka: kafkaio.WriteConfig{ConnConfig: c.conn(), Topic: out}},
 		DeadLetters: Sink{Kafka: kafkaio.WriteConfig{ConnConfig: c.conn(), Topic: dead}},
 	}})
-	checkKafkaEmbeddings(t, c, out, dead, badRecords, sum)
+	checkKafkaEmbeddings(t, c, out, dead, badRecords, &sum)
 }
 
 func TestEmbedKafkaToKafkaFake(t *testing.T) {
@@ -295,3 +295,71 @@ func TestEmbedKafkaToKafkaRealBroker(t *testing.T) {
 }
 
 func TestEmbedParquetToKafkaRealBroker(t *testing.T) { testEmbedParquetToKafka(t, realCluster) }
+
+// records counts the records of topic (the sum of its partitions' end offsets).
+func (c cluster) records(t *testing.T, topic string) int64 {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	client := &kafka.Client{Addr: kafka.TCP(c.brokers...), Timeout: 30 * time.Second}
+	meta, err := client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
+	if err != nil || len(meta.Topics) != 1 {
+		t.Fatalf("metadata of %s: %v", topic, err)
+	}
+	var reqs []kafka.OffsetRequest
+	for _, p := range meta.Topics[0].Partitions {
+		reqs = append(reqs, kafka.LastOffsetOf(p.ID))
+	}
+	res, err := client.ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{topic: reqs}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int64
+	for _, po := range res.Topics[topic] {
+		n += po.LastOffset
+	}
+	return n
+}
+
+// TestEmbedKafkaStreamingFake runs the embed job on an unbounded Kafka source:
+// records produced while the job runs are embedded and dead-lettered, then the
+// job stops on cancel.
+func TestEmbedKafkaStreamingFake(t *testing.T) {
+	in, out := fmt.Sprintf("sin-%d", time.Now().UnixNano()), fmt.Sprintf("sout-%d", time.Now().UnixNano())
+	c := fakeCluster(t, in, out, out+DeadLetterSuffix)
+	p, err := Embed(EmbedConfig{Job: Job{
+		Source: Source{Kafka: KafkaSource{ReadConfig: kafkaio.ReadConfig{ConnConfig: c.conn(), Topics: []string{in},
+			Unbounded: true, ResumeDelay: 100 * time.Millisecond}}},
+		Output: Sink{Kafka: kafkaio.WriteConfig{ConnConfig: c.conn(), Topic: out}},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	errc := make(chan error, 1)
+	go func() {
+		_, err := Run(ctx, p)
+		errc <- err
+	}()
+	time.Sleep(time.Second) // produce after the job has started
+	c.produceRecords(t, in, schemas.CodecJSON)
+	want := kafkaDead(schemas.CodecJSON)
+	for deadline := time.Now().Add(90 * time.Second); c.records(t, out) < goodRecords || c.records(t, out+DeadLetterSuffix) < int64(len(want)); {
+		select {
+		case err := <-errc:
+			t.Fatalf("streaming job ended early: %v", err)
+		case <-time.After(200 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after 90s: %d outputs, %d dead letters", c.records(t, out), c.records(t, out+DeadLetterSuffix))
+		}
+	}
+	cancel()
+	select {
+	case <-errc:
+	case <-time.After(30 * time.Second):
+		t.Error("streaming job did not stop within 30s of cancel")
+	}
+	checkKafkaEmbeddings(t, c, out, out+DeadLetterSuffix, want, nil)
+}

@@ -21,6 +21,11 @@ func Run(ctx context.Context, p *beam.Pipeline) (Summary, error) {
 	ResetLiveProgress()
 	start := time.Now()
 	pr, err := beamx.RunWithMetrics(ctx, p)
+	if err != nil {
+		// A failed universal-runner job returns a result whose Metrics
+		// dereferences nil: report only what was counted here.
+		pr = nil
+	}
 	s := SummaryFromResult(pr).withLiveCounts()
 	s.Wall = time.Since(start)
 	return s, err

@@ -249,11 +249,16 @@ func runPipeline(ctx context.Context, name string, p *beam.Pipeline, job pipelin
 	}
 	sum, err := pipelines.Run(ctx, p)
 	stop()
-	if err != nil {
+	switch {
+	case err != nil && ctx.Err() != nil && job.Source.Kafka.Unbounded:
+		// Ctrl-C is how a streaming job ends.
+		fmt.Fprintf(stderr, "flavabeam %s: stopped.\n", name)
+	case err != nil:
 		fmt.Fprintf(stderr, "flavabeam %s: run failed: %v\n", name, err)
 		return 1
+	default:
+		fmt.Fprintf(stderr, "flavabeam %s: done.\n", name)
 	}
-	fmt.Fprintf(stderr, "flavabeam %s: done.\n", name)
 	sum.Format(stderr)
 	where := func(s pipelines.Sink) string {
 		if s.Parquet != "" {
