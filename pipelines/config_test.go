@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/flavabeam/flavabeam/io/kafkaio"
 	"github.com/flavabeam/flavabeam/io/parquetio"
@@ -76,5 +77,30 @@ func TestParquetRowsCountsFooters(t *testing.T) {
 	}
 	if _, ok, _ := ParquetRows("gs://bucket/*.parquet"); ok {
 		t.Error("ParquetRows claims to count a remote glob")
+	}
+}
+
+func TestSummaryFormat(t *testing.T) {
+	s := Summary{
+		RecordsIn: 24, RecordsOut: 22, DeadLetters: 2, Wall: 2 * time.Second,
+		DeadByReason: map[string]int64{"decode_error": 1, "missing_input": 1},
+		DeadByStage:  map[string]int64{"parquetio.Read": 1, "transforms.Preprocess": 1},
+		Distributions: []Distribution{
+			{Namespace: "flavabeam", Name: "inference_batch_latency_micro_secs", Count: 3, Sum: 30000, Min: 5000, Max: 15000},
+			{Namespace: "flavabeam", Name: "load_model_latency_milli_secs", Count: 1, Sum: 1500, Min: 1500, Max: 1500},
+		},
+	}
+	var b strings.Builder
+	s.Format(&b)
+	for _, want := range []string{
+		"records in: 24, out: 22, dead-lettered: 2 in 2s (12.0 records/s)",
+		"dead letters, reason decode_error: 1",
+		"dead letters, stage transforms.Preprocess: 1",
+		"inference_batch_latency                     3     10.000      5.000     15.000 ms",
+		"load_model_latency                          1   1500.000   1500.000   1500.000 ms",
+	} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("summary lacks %q:\n%s", want, b.String())
+		}
 	}
 }

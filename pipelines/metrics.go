@@ -287,8 +287,23 @@ func (s Summary) Format(w io.Writer) {
 	for _, k := range sortedKeys(s.DeadByStage) {
 		fmt.Fprintf(w, "  dead letters, stage %s: %d\n", k, s.DeadByStage[k])
 	}
+	if len(s.Distributions) > 0 {
+		fmt.Fprintln(w, "  metric (Beam distributions)             count       mean        min        max")
+	}
 	for _, d := range s.Distributions {
-		fmt.Fprintf(w, "  %s/%s: n=%d mean=%.1f min=%d max=%d\n", d.Namespace, d.Name, d.Count, d.Mean(), d.Min, d.Max)
+		name, unit, scale := d.Name, "", 1.0
+		switch {
+		case strings.HasSuffix(name, "_micro_secs"):
+			name, unit, scale = strings.TrimSuffix(name, "_micro_secs"), "ms", 1e-3
+		case strings.HasSuffix(name, "_milli_secs"):
+			name, unit, scale = strings.TrimSuffix(name, "_milli_secs"), "ms", 1
+		case strings.HasSuffix(name, "_byte_size"):
+			name, unit, scale = strings.TrimSuffix(name, "_byte_size")+"_size", "MB", 1e-6
+		}
+		if d.Namespace != "flavabeam" {
+			name = d.Namespace + "/" + name
+		}
+		fmt.Fprintf(w, "  %-38s %6d %10.3f %10.3f %10.3f %s\n", name, d.Count, d.Mean()*scale, float64(d.Min)*scale, float64(d.Max)*scale, unit)
 	}
 }
 
