@@ -51,7 +51,7 @@ func TestEmbedWithOnlyInputAndOutput(t *testing.T) {
 		"24 input records",
 		"records in: 24, out: 22, dead-lettered: 2",
 		"reason decode_error: 1", "reason missing_input: 1",
-		"load_model_latency ",
+		"inference_batch_latency ",
 	} {
 		if !strings.Contains(stderr, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, stderr)
