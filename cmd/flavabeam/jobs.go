@@ -22,7 +22,7 @@ import (
 
 // jobFlags are the flags every job subcommand has.
 type jobFlags struct {
-	input, inputTopic, brokers, inputCodec, startFrom, groupID string
+	input, inputTopic, brokers, inputCodec, startFrom, groupID, startTime string
 	unbounded, commit                                          bool
 
 	output, outputTopic, deadLetters, deadLetterTopic, compression string
@@ -44,7 +44,8 @@ func (j *jobFlags) register(fs *flagSet) {
 	fs.StringVar(&j.inputTopic, "input-topic", "", "Kafka `topic` of input records (instead of --input)")
 	fs.StringVar(&j.brokers, "kafka-brokers", "", "Kafka bootstrap `addresses`, comma-separated (default 127.0.0.1:9092)")
 	fs.StringVar(&j.inputCodec, "input-codec", "json", "Kafka payload layout: json or binary (image bytes as the value, fields in headers)")
-	fs.StringVar(&j.startFrom, "start-from", "earliest", "Kafka start position: earliest, latest or committed (needs --group-id)")
+	fs.StringVar(&j.startFrom, "start-from", "earliest", "Kafka start position: earliest, latest, committed (needs --group-id) or timestamp (needs --start-time)")
+	fs.StringVar(&j.startTime, "start-time", "", "with --start-from timestamp: the RFC 3339 `time` to start reading at")
 	fs.StringVar(&j.groupID, "group-id", "", "Kafka consumer `group` for --start-from committed and --commit-offsets")
 	fs.BoolVar(&j.unbounded, "streaming", false, "read Kafka forever (unbounded; outputs must be Kafka topics; stop with Ctrl-C)")
 	fs.BoolVar(&j.commit, "commit-offsets", false, "commit Kafka offsets to --group-id once each bundle's output is durable")
@@ -84,8 +85,14 @@ func (j *jobFlags) job() (pipelines.Job, error) {
 		if start == kafkaio.StartEarliest {
 			start = ""
 		}
+		var at time.Time
+		if j.startTime != "" {
+			if at, err = time.Parse(time.RFC3339Nano, j.startTime); err != nil {
+				return job, fmt.Errorf("--start-time: %w", err)
+			}
+		}
 		job.Source.Kafka = pipelines.KafkaSource{Codec: codec, ReadConfig: kafkaio.ReadConfig{
-			ConnConfig: conn, Topics: strings.Split(j.inputTopic, ","), StartFrom: start,
+			ConnConfig: conn, Topics: strings.Split(j.inputTopic, ","), StartFrom: start, StartTime: at,
 			GroupID: j.groupID, CommitOffsets: j.commit, Unbounded: j.unbounded,
 		}}
 	} else if j.unbounded {

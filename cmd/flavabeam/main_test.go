@@ -113,6 +113,10 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"embed", "--input", records, "--output", "x", "--vectors", "audio"}, 2, "audio"},
 		{[]string{"score", "--input", records, "--output", "x", "--mode", "triplets"}, 2, "Mode"},
 		{[]string{"embed", "--output", "x", "--streaming"}, 2, "--streaming"},
+		{[]string{"embed", "--input-topic", "t", "--output-topic", "o", "--start-from", "timestamp"}, 2, "StartTime"},
+		{[]string{"embed", "--input-topic", "t", "--output-topic", "o", "--start-from", "timestamp", "--start-time", "yesterday"}, 2, "--start-time"},
+		{[]string{"embed", "--input-topic", "t", "--output", "x", "--streaming"}, 2, "unbounded Kafka source needs Kafka sinks"},
+		{[]string{"embed", "--input", records, "--output", "x", "--log-level", "loud"}, 2, "--log-level"},
 		{[]string{"inspect"}, 2, "usage: flavabeam inspect"},
 		{[]string{"inspect", "/no/such/path"}, 1, "no such file"},
 	}
