@@ -23,7 +23,7 @@ import (
 // jobFlags are the flags every job subcommand has.
 type jobFlags struct {
 	input, inputTopic, brokers, inputCodec, startFrom, groupID, startTime string
-	unbounded, commit                                          bool
+	unbounded, commit                                                     bool
 
 	output, outputTopic, deadLetters, deadLetterTopic, compression string
 	shards                                                         int
