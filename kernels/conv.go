@@ -23,6 +23,11 @@ type Conv2DParams struct {
 	StrideW int // horizontal stride; default (0) 1
 	PadH    int // zero rows added above and below; default 0
 	PadW    int // zero columns added left and right; default 0
+
+	// ReLUInput applies ReLU to src as it is read (src itself is not
+	// changed): the result is that of Conv2D over ReLU(src), without the
+	// extra pass over the input. Default (false): src is used as is.
+	ReLUInput bool
 }
 
 // ErrInvalidParams is wrapped by the errors of Conv2DParams.Validate.
@@ -70,10 +75,12 @@ func (p Conv2DParams) OutW() int {
 }
 
 // Conv2D computes dst (Batch×OutC×OutH×OutW) = conv(src, w) + bias, where src
-// is Batch×InC×InH×InW, w is OutC×InC×KH×KW and bias has OutC values or is nil.
-// It lowers to im2col + Sgemm over blocks of output pixels (so the patch
-// matrix stays cache-sized whatever the image), adding the bias while each
-// block is hot; a 1×1 stride-1 unpadded convolution skips the im2col copy.
+// is Batch×InC×InH×InW, w is OutC×InC×KH×KW and bias has OutC values or is nil
+// (with p.ReLUInput, conv(ReLU(src), w) + bias). It is im2col + the packed
+// SGEMM without the im2col matrix: the weights are packed once per call, and
+// each block of output pixels writes its patch rows straight into the
+// micro-kernel's panels; pixel blocks of every image are spread over the
+// kernel pool, the bias added while each block is hot (see conv_fast.go).
 // Scratch is pooled: steady-state calls do not allocate.
 func Conv2D(dst, src []float32, p Conv2DParams, w, bias []float32) {
 	oh, ow := p.OutH(), p.OutW()
@@ -82,97 +89,7 @@ func Conv2D(dst, src []float32, p Conv2DParams, w, bias []float32) {
 		len(w) != p.OutC*p.InC*p.KH*p.KW || (bias != nil && len(bias) != p.OutC) {
 		panic(fmt.Sprintf("kernels: Conv2D %+v with src %d, dst %d, w %d, bias %d", p, len(src), len(dst), len(w), len(bias)))
 	}
-	sh, sw := p.strides()
-	kdim := p.InC * p.KH * p.KW
-	npix := oh * ow
-	direct := p.KH == 1 && p.KW == 1 && sh == 1 && sw == 1 && p.PadH == 0 && p.PadW == 0
-	// Output pixels per block: the kdim×block patch matrix stays ≤ convColsMax.
-	block := npix
-	if !direct && kdim*npix > convColsMax {
-		block = max(gemmNR, convColsMax/kdim/gemmNR*gemmNR)
-	}
-	var sp *[]float32
-	var cols []float32
-	if !direct {
-		sp = convPool.get()
-		if cap(*sp) < kdim*block {
-			*sp = make([]float32, kdim*block)
-		}
-		cols = *sp
-	}
-	for n := 0; n < p.Batch; n++ {
-		in := src[n*p.InC*p.InH*p.InW : (n+1)*p.InC*p.InH*p.InW]
-		out := dst[n*p.OutC*npix : (n+1)*p.OutC*npix]
-		for pix0 := 0; pix0 < npix; pix0 += block {
-			pc := min(block, npix-pix0)
-			if direct {
-				// out (OutC×npix) = w (OutC×InC) · in (InC×npix)
-				Sgemm(false, false, p.OutC, pc, kdim, 1, w, kdim, in[pix0:], npix, 0, out[pix0:], npix)
-			} else {
-				im2col(cols[:kdim*pc], in, p, ow, sh, sw, pix0, pc)
-				Sgemm(false, false, p.OutC, pc, kdim, 1, w, kdim, cols, pc, 0, out[pix0:], npix)
-			}
-			for o, bv := range bias {
-				row := out[o*npix+pix0 : o*npix+pix0+pc]
-				for j := range row {
-					row[j] += bv
-				}
-			}
-		}
-	}
-	if sp != nil {
-		convPool.put(sp)
-	}
-}
-
-// convColsMax bounds the im2col block (floats): 1 Mi floats, 4 MiB.
-const convColsMax = 1 << 20
-
-var convPool freeList[[]float32]
-
-// im2col writes columns [pix0, pix0+pc) of the (InC·KH·KW)×(oh·ow) patch
-// matrix of one image into cols (row stride pc).
-func im2col(cols, in []float32, p Conv2DParams, ow, sh, sw, pix0, pc int) {
-	for c := 0; c < p.InC; c++ {
-		plane := in[c*p.InH*p.InW : (c+1)*p.InH*p.InW]
-		for ky := 0; ky < p.KH; ky++ {
-			for kx := 0; kx < p.KW; kx++ {
-				row := cols[((c*p.KH+ky)*p.KW+kx)*pc:][:pc]
-				for i := 0; i < pc; {
-					y, x0 := (pix0+i)/ow, (pix0+i)%ow
-					span := min(ow-x0, pc-i) // pixels left in this output row
-					dstRow := row[i : i+span]
-					i += span
-					iy := y*sh - p.PadH + ky
-					if iy < 0 || iy >= p.InH {
-						clear(dstRow)
-						continue
-					}
-					srcRow := plane[iy*p.InW : (iy+1)*p.InW]
-					if sw == 1 {
-						// ix = x - PadW + kx: one run of in-range pixels, zeros around it.
-						off := x0 + kx - p.PadW // ix = x + off
-						lo := min(max(-off, 0), span)
-						hi := max(min(p.InW-off, span), lo)
-						clear(dstRow[:lo])
-						if hi > lo {
-							copy(dstRow[lo:hi], srcRow[lo+off:hi+off])
-						}
-						clear(dstRow[hi:])
-						continue
-					}
-					for x := range dstRow {
-						ix := (x0+x)*sw - p.PadW + kx
-						if ix < 0 || ix >= p.InW {
-							dstRow[x] = 0
-						} else {
-							dstRow[x] = srcRow[ix]
-						}
-					}
-				}
-			}
-		}
-	}
+	conv2DPacked(dst, src, p, w, bias)
 }
 
 // MaxPool2D computes a k×k max pool with the given stride (no padding,

@@ -1,0 +1,258 @@
+package kernels
+
+// This file is Conv2D's engine: the packed SGEMM loop nest of gemm_fast.go
+// specialised to a convolution, so that
+//
+//   - the weights (the A operand, OutC × InC·KH·KW) are packed into
+//     micro-kernel panels once per call, not once per block of pixels;
+//   - the patch matrix (the B operand) is never materialised: each worker
+//     writes the im2col rows of its pixel block straight into the packed
+//     gemmNR-column panels the micro-kernel reads (one gemmKC slice at a time,
+//     so the panels stay in L2);
+//   - blocks of output pixels (of every image) are the parallel unit, so a
+//     single image uses every core, each worker with its own panels;
+//   - an optional ReLU on the input (Conv2DParams.ReLUInput) is applied while
+//     the panels are written.
+//
+// The per-element arithmetic is exactly sgemmSerial's (same micro-kernel, same
+// gemmKC slices of K summed in the same order, bias added afterwards), so the
+// results are bit-for-bit those of the im2col + Sgemm formulation.
+
+// convBlockPix is the number of output pixels per block (a multiple of
+// gemmNR): a gemmKC slice of its panels is 256 KiB, half of a Zen 3 L2.
+const convBlockPix = 256
+
+// convBuf is one worker's scratch: packed B panels for one gemmKC slice of a
+// pixel block, and one im2col row.
+type convBuf struct {
+	b   []float32 // gemmKC × convBlockPix
+	row []float32 // convBlockPix
+	tmp [gemmMR * gemmNR]float32
+}
+
+var convBufPool = freeList[convBuf]{newT: func() *convBuf {
+	return &convBuf{b: make([]float32, gemmKC*convBlockPix), row: make([]float32, convBlockPix)}
+}}
+
+// convJob is one Conv2D call; run(lo, hi) computes pixel blocks [lo, hi),
+// numbered image-major.
+type convJob struct {
+	dst, src, bias []float32
+	apk            []float32 // packed weights: per gemmKC slice at pc, mPad×kb floats at pc·mPad
+	p              Conv2DParams
+	oh, ow, sh, sw int
+	kdim, npix     int
+	mPad           int
+	nb             int // pixels per block (multiple of gemmNR)
+	blocks         int // blocks per image
+}
+
+var convJobPool freeList[convJob]
+
+// convPackPool holds packed-weight buffers.
+var convPackPool freeList[[]float32]
+
+// conv2DPacked is Conv2D after the argument checks.
+func conv2DPacked(dst, src []float32, p Conv2DParams, w, bias []float32) {
+	if p.Batch == 0 {
+		return
+	}
+	j := convJobPool.get()
+	oh, ow := p.OutH(), p.OutW()
+	sh, sw := p.strides()
+	*j = convJob{dst: dst, src: src, bias: bias, p: p, oh: oh, ow: ow, sh: sh, sw: sw,
+		kdim: p.InC * p.KH * p.KW, npix: oh * ow}
+	j.mPad = (p.OutC + gemmMR - 1) / gemmMR * gemmMR
+
+	ap := convPackPool.get()
+	if need := j.mPad*j.kdim + 8; cap(*ap) < need { // +8: packA6's overhanging store
+		*ap = make([]float32, need)
+	}
+	j.apk = (*ap)[:cap(*ap)]
+	for pc := 0; pc < j.kdim; pc += gemmKC {
+		kb := min(gemmKC, j.kdim-pc)
+		packA(j.apk[pc*j.mPad:], false, w, j.kdim, 0, p.OutC, pc, kb)
+	}
+
+	// Enough blocks to keep every core busy, none larger than convBlockPix.
+	j.nb = convBlockPix
+	if t := Threads(); t > 1 && p.Batch < t {
+		per := (j.npix*p.Batch + t - 1) / t
+		j.nb = min(j.nb, max(gemmNR, (per+gemmNR-1)/gemmNR*gemmNR))
+	}
+	j.blocks = (j.npix + j.nb - 1) / j.nb
+	total := p.Batch * j.blocks
+	// at least ~1 MFLOP per chunk handed to another core
+	grain := max(1, gemmMinFlopsPerThread/max(1, 2*p.OutC*j.kdim*j.nb))
+	parallelRun(total, grain, j)
+
+	convPackPool.put(ap)
+	*j = convJob{}
+	convJobPool.put(j)
+}
+
+func (j *convJob) run(lo, hi int) {
+	buf := convBufPool.get()
+	for t := lo; t < hi; t++ {
+		n, blk := t/j.blocks, t%j.blocks
+		pix0 := blk * j.nb
+		j.block(buf, n, pix0, min(j.nb, j.npix-pix0))
+	}
+	convBufPool.put(buf)
+}
+
+// block computes output pixels [pix0, pix0+nb) of image n: sgemmSerial's
+// loop nest with B packed straight from the input image.
+func (j *convJob) block(buf *convBuf, n, pix0, nb int) {
+	p := j.p
+	in := j.src[n*p.InC*p.InH*p.InW : (n+1)*p.InC*p.InH*p.InW]
+	out := j.dst[n*p.OutC*j.npix : (n+1)*p.OutC*j.npix]
+	m, npix := p.OutC, j.npix
+	kern := gemmKernel
+	for pc := 0; pc < j.kdim; pc += gemmKC {
+		kb := min(gemmKC, j.kdim-pc)
+		j.packB(buf, in, pc, kb, pix0, nb)
+		load := pc > 0
+		var bet float32
+		if load {
+			bet = 1
+		}
+		apc := j.apk[pc*j.mPad:]
+		for ic := 0; ic < m; ic += gemmMC {
+			mb := min(gemmMC, m-ic)
+			for jr := 0; jr < nb; jr += gemmNR {
+				nrb := min(gemmNR, nb-jr)
+				bp := buf.b[jr*kb:]
+				for ir := 0; ir < mb; ir += gemmMR {
+					mrb := min(gemmMR, mb-ir)
+					ap := apc[(ic+ir)*kb:]
+					coff := (ic+ir)*npix + pix0 + jr
+					if mrb == gemmMR && nrb == gemmNR {
+						kern(kb, ap, bp, out[coff:], npix, 1, bet, load)
+						continue
+					}
+					t := buf.tmp[:]
+					kern(kb, ap, bp, t, gemmNR, 1, 0, false)
+					for r := 0; r < mrb; r++ {
+						cr := out[coff+r*npix : coff+r*npix+nrb]
+						tr := t[r*gemmNR : r*gemmNR+nrb]
+						if load {
+							for x := range cr {
+								cr[x] = tr[x] + bet*cr[x]
+							}
+						} else {
+							copy(cr, tr)
+						}
+					}
+				}
+			}
+		}
+	}
+	for o, bv := range j.bias {
+		row := out[o*npix+pix0 : o*npix+pix0+nb]
+		for x := range row {
+			row[x] += bv
+		}
+	}
+}
+
+// packB writes rows [pc, pc+kb) × pixels [pix0, pix0+nb) of the image's
+// patch matrix into buf.b as gemmNR-column panels (k-major, the last one
+// zero-padded), the layout packB in gemm_fast.go produces.
+func (j *convJob) packB(buf *convBuf, in []float32, pc, kb, pix0, nb int) {
+	p := j.p
+	direct := p.KH == 1 && p.KW == 1 && j.sh == 1 && j.sw == 1 && p.PadH == 0 && p.PadW == 0
+	khw := p.KH * p.KW
+	for q := 0; q < kb; q++ {
+		r := pc + q
+		c, ky, kx := r/khw, r%khw/p.KW, r%p.KW
+		plane := in[c*p.InH*p.InW : (c+1)*p.InH*p.InW]
+		var row []float32
+		if direct {
+			row = plane[pix0 : pix0+nb]
+		} else {
+			row = buf.row[:nb]
+			j.im2colRow(row, plane, ky, kx, pix0)
+		}
+		scatterPanels(buf.b, row, kb, q, p.ReLUInput)
+	}
+}
+
+// scatterPanels stores row (one patch-matrix row of a pixel block) as row q
+// of the gemmNR-column panels of dst (each kb×gemmNR), zero-padding the last
+// panel, and clamping negatives to 0 when relu is set (NaN and −0 kept, as
+// ReLU does).
+func scatterPanels(dst, row []float32, kb, q int, relu bool) {
+	nb := len(row)
+	full := nb &^ (gemmNR - 1)
+	d := dst[q*gemmNR:]
+	if !relu {
+		for jr := 0; jr < full; jr += gemmNR {
+			*(*[gemmNR]float32)(d[jr*kb:]) = *(*[gemmNR]float32)(row[jr:])
+		}
+	} else {
+		for jr := 0; jr < full; jr += gemmNR {
+			dp := (*[gemmNR]float32)(d[jr*kb:])
+			sp := (*[gemmNR]float32)(row[jr:])
+			for x, v := range sp {
+				if v < 0 {
+					v = 0
+				}
+				dp[x] = v
+			}
+		}
+	}
+	if full < nb {
+		dp := (*[gemmNR]float32)(d[full*kb:])
+		for x := range dp {
+			var v float32
+			if full+x < nb {
+				v = row[full+x]
+				if relu && v < 0 {
+					v = 0
+				}
+			}
+			dp[x] = v
+		}
+	}
+}
+
+// im2colRow writes the patch-matrix row of plane for kernel offset (ky, kx)
+// over output pixels [pix0, pix0+len(row)).
+func (j *convJob) im2colRow(row, plane []float32, ky, kx, pix0 int) {
+	p := j.p
+	ow, sh, sw := j.ow, j.sh, j.sw
+	pc := len(row)
+	for i := 0; i < pc; {
+		y, x0 := (pix0+i)/ow, (pix0+i)%ow
+		span := min(ow-x0, pc-i) // pixels left in this output row
+		dstRow := row[i : i+span]
+		i += span
+		iy := y*sh - p.PadH + ky
+		if iy < 0 || iy >= p.InH {
+			clear(dstRow)
+			continue
+		}
+		srcRow := plane[iy*p.InW : (iy+1)*p.InW]
+		if sw == 1 {
+			// ix = x - PadW + kx: one run of in-range pixels, zeros around it.
+			off := x0 + kx - p.PadW // ix = x + off
+			lo := min(max(-off, 0), span)
+			hi := max(min(p.InW-off, span), lo)
+			clear(dstRow[:lo])
+			if hi > lo {
+				copy(dstRow[lo:hi], srcRow[lo+off:hi+off])
+			}
+			clear(dstRow[hi:])
+			continue
+		}
+		for x := range dstRow {
+			ix := (x0+x)*sw - p.PadW + kx
+			if ix < 0 || ix >= p.InW {
+				dstRow[x] = 0
+			} else {
+				dstRow[x] = srcRow[ix]
+			}
+		}
+	}
+}
