@@ -102,17 +102,42 @@ func openWithConfig(path string) ([]byte, *checkpoint.StateDict, error) {
 	return data, sd, nil
 }
 
+// load opens path's config and checkpoint and builds a model with build,
+// closing the checkpoint when build fails.
+func load[M any](path string, build func(data []byte, sd *checkpoint.StateDict) (M, error)) (M, error) {
+	var zero M
+	data, sd, err := openWithConfig(path)
+	if err != nil {
+		return zero, err
+	}
+	m, err := build(data, sd)
+	if err != nil {
+		sd.Close()
+		return zero, err
+	}
+	return m, nil
+}
+
+// bindEncoder binds an encoder found under the first of prefixes that holds
+// probe, dropping its pooler (via dropPooler) when the checkpoint has none.
+func bindEncoder(sd *checkpoint.StateDict, path, probe string, prefixes []string, target any, info *LoadInfo, dropPooler func()) error {
+	prefix, err := pickPrefix(sd, probe, prefixes...)
+	if err != nil {
+		return err
+	}
+	if !sd.Has(prefix + "pooler.dense.weight") {
+		dropPooler()
+	}
+	return bindInto(sd, path, prefix, target, info)
+}
+
 // LoadModel loads a FlavaModel from a directory (config.json plus
 // model.safetensors, pytorch_model.bin or a sharded index), or from a weights
 // file with config.json beside it. FlavaForPreTraining checkpoints (names
 // under "flava.", as facebook/flava-full ships) and FlavaModel checkpoints
 // (no prefix) both work.
 func LoadModel(path string) (*Model, error) {
-	data, sd, err := openWithConfig(path)
-	if err != nil {
-		return nil, err
-	}
-	m, err := func() (*Model, error) {
+	return load(path, func(data []byte, sd *checkpoint.StateDict) (*Model, error) {
 		cfg, err := ParseConfig(data)
 		if err != nil {
 			return nil, err
@@ -126,12 +151,7 @@ func LoadModel(path string) (*Model, error) {
 			return nil, err
 		}
 		return m, bindInto(sd, path, prefix, m, &m.Source)
-	}()
-	if err != nil {
-		sd.Close()
-		return nil, err
-	}
-	return m, nil
+	})
 }
 
 // LoadImageModel loads a FlavaImageModel from a FlavaForPreTraining
@@ -141,11 +161,7 @@ func LoadModel(path string) (*Model, error) {
 // without pooler weights (add_pooling_layer=False) gives a model whose Pooler
 // is nil.
 func LoadImageModel(path string) (*ImageModel, error) {
-	data, sd, err := openWithConfig(path)
-	if err != nil {
-		return nil, err
-	}
-	m, err := func() (*ImageModel, error) {
+	return load(path, func(data []byte, sd *checkpoint.StateDict) (*ImageModel, error) {
 		cfg, err := ParseImageConfig(data)
 		if err != nil {
 			return nil, err
@@ -154,30 +170,15 @@ func LoadImageModel(path string) (*ImageModel, error) {
 		if err != nil {
 			return nil, err
 		}
-		prefix, err := pickPrefix(sd, "embeddings.patch_embeddings.projection.weight", "flava.image_model.", "image_model.", "")
-		if err != nil {
-			return nil, err
-		}
-		if !sd.Has(prefix + "pooler.dense.weight") {
-			m.Pooler = nil
-		}
-		return m, bindInto(sd, path, prefix, m, &m.Source)
-	}()
-	if err != nil {
-		sd.Close()
-		return nil, err
-	}
-	return m, nil
+		return m, bindEncoder(sd, path, "embeddings.patch_embeddings.projection.weight",
+			[]string{"flava.image_model.", "image_model.", ""}, m, &m.Source, func() { m.Pooler = nil })
+	})
 }
 
 // LoadTextModel loads a FlavaTextModel the way LoadImageModel loads the image
 // encoder (prefixes "flava.text_model.", "text_model.", "").
 func LoadTextModel(path string) (*TextModel, error) {
-	data, sd, err := openWithConfig(path)
-	if err != nil {
-		return nil, err
-	}
-	m, err := func() (*TextModel, error) {
+	return load(path, func(data []byte, sd *checkpoint.StateDict) (*TextModel, error) {
 		cfg, err := ParseTextConfig(data)
 		if err != nil {
 			return nil, err
@@ -186,30 +187,15 @@ func LoadTextModel(path string) (*TextModel, error) {
 		if err != nil {
 			return nil, err
 		}
-		prefix, err := pickPrefix(sd, "embeddings.word_embeddings.weight", "flava.text_model.", "text_model.", "")
-		if err != nil {
-			return nil, err
-		}
-		if !sd.Has(prefix + "pooler.dense.weight") {
-			m.Pooler = nil
-		}
-		return m, bindInto(sd, path, prefix, m, &m.Source)
-	}()
-	if err != nil {
-		sd.Close()
-		return nil, err
-	}
-	return m, nil
+		return m, bindEncoder(sd, path, "embeddings.word_embeddings.weight",
+			[]string{"flava.text_model.", "text_model.", ""}, m, &m.Source, func() { m.Pooler = nil })
+	})
 }
 
 // LoadMultimodalModel loads a FlavaMultimodalModel (prefixes
 // "flava.multimodal_model.", "multimodal_model.", "").
 func LoadMultimodalModel(path string) (*MultimodalModel, error) {
-	data, sd, err := openWithConfig(path)
-	if err != nil {
-		return nil, err
-	}
-	m, err := func() (*MultimodalModel, error) {
+	return load(path, func(data []byte, sd *checkpoint.StateDict) (*MultimodalModel, error) {
 		cfg, err := ParseMultimodalConfig(data)
 		if err != nil {
 			return nil, err
@@ -218,18 +204,7 @@ func LoadMultimodalModel(path string) (*MultimodalModel, error) {
 		if err != nil {
 			return nil, err
 		}
-		prefix, err := pickPrefix(sd, "layernorm.weight", "flava.multimodal_model.", "multimodal_model.", "")
-		if err != nil {
-			return nil, err
-		}
-		if !sd.Has(prefix + "pooler.dense.weight") {
-			m.Pooler = nil
-		}
-		return m, bindInto(sd, path, prefix, m, &m.Source)
-	}()
-	if err != nil {
-		sd.Close()
-		return nil, err
-	}
-	return m, nil
+		return m, bindEncoder(sd, path, "layernorm.weight",
+			[]string{"flava.multimodal_model.", "multimodal_model.", ""}, m, &m.Source, func() { m.Pooler = nil })
+	})
 }

@@ -2,7 +2,6 @@ package flava
 
 import (
 	"fmt"
-	"path/filepath"
 	"strings"
 
 	"github.com/flavabeam/flavabeam/kernels"
@@ -170,11 +169,7 @@ func LoadForPreTraining(path string) (*ForPreTraining, error) {
 	if err != nil {
 		return nil, err
 	}
-	weights := path
-	if filepath.Base(path) == "config.json" {
-		weights = filepath.Dir(path)
-	}
-	sd, err := checkpoint.Open(weights)
+	sd, err := checkpoint.Open(weightsPath(path))
 	if err != nil {
 		return nil, err
 	}
