@@ -38,7 +38,9 @@ var convBufPool = freeList[convBuf]{newT: func() *convBuf {
 // numbered image-major.
 type convJob struct {
 	dst, src, bias []float32
-	apk            []float32 // packed weights: per gemmKC slice at pc, mPad×kb floats at pc·mPad
+	w              []float32
+	apk            []float32 // packed weights: gemmKC slice s (mPad×kb floats) at s·sliceLen
+	sliceLen       int       // mPad·gemmKC + 8 (slack for packA6's overhanging store)
 	p              Conv2DParams
 	oh, ow, sh, sw int
 	kdim, npix     int
@@ -65,14 +67,17 @@ func conv2DPacked(dst, src []float32, p Conv2DParams, w, bias []float32) {
 	j.mPad = (p.OutC + gemmMR - 1) / gemmMR * gemmMR
 
 	ap := convPackPool.get()
-	if need := j.mPad*j.kdim + 8; cap(*ap) < need { // +8: packA6's overhanging store
+	j.sliceLen = j.mPad*gemmKC + 8
+	slices := (j.kdim + gemmKC - 1) / gemmKC
+	if need := slices * j.sliceLen; cap(*ap) < need {
 		*ap = make([]float32, need)
 	}
 	j.apk = (*ap)[:cap(*ap)]
-	for pc := 0; pc < j.kdim; pc += gemmKC {
-		kb := min(gemmKC, j.kdim-pc)
-		packA(j.apk[pc*j.mPad:], false, w, j.kdim, 0, p.OutC, pc, kb)
-	}
+	j.w = w
+	// Pack the weights, gemmKC slices spread over the pool (each slice has
+	// its own slack, so concurrent packA calls never overlap).
+	pk := (*convPackJob)(j)
+	parallelRun(slices, max(1, (1<<18)/(p.OutC*gemmKC)), pk)
 
 	// Enough blocks to keep every core busy, none larger than convBlockPix.
 	j.nb = convBlockPix
@@ -89,6 +94,16 @@ func conv2DPacked(dst, src []float32, p Conv2DParams, w, bias []float32) {
 	convPackPool.put(ap)
 	*j = convJob{}
 	convJobPool.put(j)
+}
+
+// convPackJob packs gemmKC slices [lo, hi) of a convJob's weights.
+type convPackJob convJob
+
+func (j *convPackJob) run(lo, hi int) {
+	for s := lo; s < hi; s++ {
+		pc := s * gemmKC
+		packA(j.apk[s*j.sliceLen:], false, j.w, j.kdim, 0, j.p.OutC, pc, min(gemmKC, j.kdim-pc))
+	}
 }
 
 func (j *convJob) run(lo, hi int) {
@@ -117,7 +132,7 @@ func (j *convJob) block(buf *convBuf, n, pix0, nb int) {
 		if load {
 			bet = 1
 		}
-		apc := j.apk[pc*j.mPad:]
+		apc := j.apk[pc/gemmKC*j.sliceLen:]
 		for ic := 0; ic < m; ic += gemmMC {
 			mb := min(gemmMC, m-ic)
 			for jr := 0; jr < nb; jr += gemmNR {

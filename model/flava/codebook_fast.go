@@ -144,7 +144,7 @@ func (s *codebookScratch) images(lo, hi int) {
 // (vocab×h×w): input conv, the groups, output ReLU and conv.
 func (cb *ImageCodebook) image(b *codebookBufs, px []float32, h, w int, dst []float32) {
 	x := grow(&b.x, cb.Input.Out*h*w)
-	cb.Input.into(x, px, h, w)
+	cb.Input.into(x, px, h, w, false)
 	ch := cb.Input.Out
 	for _, g := range cb.Groups {
 		for _, blk := range g.Blocks {
@@ -161,43 +161,39 @@ func (cb *ImageCodebook) image(b *codebookBufs, px []float32, h, w int, dst []fl
 			x, h, w = y, h/2, w/2
 		}
 	}
-	kernels.ReLU(x) // output.relu; x is our own buffer
-	cb.Output.into(dst, x, h, w)
+	cb.Output.into(dst, x, h, w, true) // output.relu fused into output.conv
 }
 
 // into is FlavaImageCodebookBlock.forward for one image:
 // dst = id_path(x) + post_gain·res_path(x), res_path being
-// ReLU → conv_1 → ReLU → conv_2 → ReLU → conv_3 → ReLU → conv_4.
+// ReLU → conv_1 → ReLU → conv_2 → ReLU → conv_3 → ReLU → conv_4. Each ReLU is
+// fused into the next convolution's input read (Conv2DParams.ReLUInput), so
+// x is not copied and no feature map takes an extra pass.
 func (blk *CodebookBlock) into(b *codebookBufs, dst, x []float32, h, w int) {
 	r := blk.ResPath
 	hid := r.Conv1.Out
-	// relu(x) in a copy: x is still needed by the identity path
-	t := grow(&b.t, max(r.Conv1.In, hid)*h*w)[:len(x)]
-	copy(t, x)
-	kernels.ReLU(t)
+	t := grow(&b.t, hid*h*w)
 	u := grow(&b.h, max(hid, r.Conv4.Out)*h*w)[:hid*h*w]
-	r.Conv1.into(u, t, h, w)
-	kernels.ReLU(u)
-	t = t[:hid*h*w]
-	r.Conv2.into(t, u, h, w)
-	kernels.ReLU(t)
-	r.Conv3.into(u, t, h, w)
-	kernels.ReLU(u)
-	r.Conv4.into(dst, u, h, w)
+	r.Conv1.into(u, x, h, w, true)
+	r.Conv2.into(t, u, h, w, true)
+	r.Conv3.into(u, t, h, w, true)
+	r.Conv4.into(dst, u, h, w, true)
 	kernels.Scale(dst, blk.PostGain)
 	id := x
 	if blk.IDPath != nil {
 		id = grow(&b.h, max(hid, r.Conv4.Out)*h*w)[:blk.IDPath.Out*h*w]
-		blk.IDPath.into(id, x, h, w)
+		blk.IDPath.into(id, x, h, w, false)
 	}
 	kernels.Add(dst, id, dst)
 }
 
-// into convolves one In×h×w image x into dst (Out×h'×w').
-func (c *CodebookConv2d) into(dst, x []float32, h, w int) {
+// into convolves one In×h×w image x (ReLU(x) when relu is set; x is not
+// changed) into dst (Out×h'×w').
+func (c *CodebookConv2d) into(dst, x []float32, h, w int, relu bool) {
 	p := kernels.Conv2DParams{
 		Batch: 1, InC: c.In, InH: h, InW: w,
 		OutC: c.Out, KH: c.Kernel, KW: c.Kernel, PadH: c.Padding, PadW: c.Padding,
+		ReLUInput: relu,
 	}
 	kernels.Conv2D(dst[:c.Out*p.OutH()*p.OutW()], x, p, c.Weight.Data, c.Bias.Data)
 }
