@@ -11,8 +11,8 @@ package kernels
 //     so the panels stay in L2);
 //   - blocks of output pixels (of every image) are the parallel unit, so a
 //     single image uses every core, each worker with its own panels;
-//   - an optional ReLU on the input (Conv2DParams.ReLUInput) is applied while
-//     the panels are written.
+//   - an optional ReLU on the input (Conv2DParams.ReLUInput) is applied to
+//     each patch row (in L1) before it is stored into the panels.
 //
 // The per-element arithmetic is exactly sgemmSerial's (same micro-kernel, same
 // gemmKC slices of K summed in the same order, bias added afterwards), so the
@@ -183,52 +183,37 @@ func (j *convJob) packB(buf *convBuf, in []float32, pc, kb, pix0, nb int) {
 		c, ky, kx := r/khw, r%khw/p.KW, r%p.KW
 		plane := in[c*p.InH*p.InW : (c+1)*p.InH*p.InW]
 		var row []float32
-		if direct {
+		switch {
+		case direct && !p.ReLUInput:
 			row = plane[pix0 : pix0+nb]
-		} else {
+		case direct:
+			row = buf.row[:nb]
+			copy(row, plane[pix0:pix0+nb])
+		default:
 			row = buf.row[:nb]
 			j.im2colRow(row, plane, ky, kx, pix0)
 		}
-		scatterPanels(buf.b, row, kb, q, p.ReLUInput)
+		if p.ReLUInput {
+			reluVec(row) // NaN and −0 kept, as ReLU does
+		}
+		scatterPanels(buf.b, row, kb, q)
 	}
 }
 
 // scatterPanels stores row (one patch-matrix row of a pixel block) as row q
 // of the gemmNR-column panels of dst (each kb×gemmNR), zero-padding the last
-// panel, and clamping negatives to 0 when relu is set (NaN and −0 kept, as
-// ReLU does).
-func scatterPanels(dst, row []float32, kb, q int, relu bool) {
+// panel.
+func scatterPanels(dst, row []float32, kb, q int) {
 	nb := len(row)
 	full := nb &^ (gemmNR - 1)
 	d := dst[q*gemmNR:]
-	if !relu {
-		for jr := 0; jr < full; jr += gemmNR {
-			*(*[gemmNR]float32)(d[jr*kb:]) = *(*[gemmNR]float32)(row[jr:])
-		}
-	} else {
-		for jr := 0; jr < full; jr += gemmNR {
-			dp := (*[gemmNR]float32)(d[jr*kb:])
-			sp := (*[gemmNR]float32)(row[jr:])
-			for x, v := range sp {
-				if v < 0 {
-					v = 0
-				}
-				dp[x] = v
-			}
-		}
+	for jr := 0; jr < full; jr += gemmNR {
+		*(*[gemmNR]float32)(d[jr*kb:]) = *(*[gemmNR]float32)(row[jr:])
 	}
 	if full < nb {
 		dp := (*[gemmNR]float32)(d[full*kb:])
-		for x := range dp {
-			var v float32
-			if full+x < nb {
-				v = row[full+x]
-				if relu && v < 0 {
-					v = 0
-				}
-			}
-			dp[x] = v
-		}
+		n := copy(dp[:], row[full:])
+		clear(dp[n:])
 	}
 }
 
