@@ -4,11 +4,13 @@ package kernels
 // specialised to a convolution, so that
 //
 //   - the weights (the A operand, OutC × InC·KH·KW) are packed into
-//     micro-kernel panels once per call, not once per block of pixels;
+//     micro-kernel panels once per call (gemmKC slices spread over the pool),
+//     not once per block of pixels;
 //   - the patch matrix (the B operand) is never materialised: each worker
-//     writes the im2col rows of its pixel block straight into the packed
-//     gemmNR-column panels the micro-kernel reads (one gemmKC slice at a time,
-//     so the panels stay in L2);
+//     builds the im2col rows of its pixel block one at a time in an L1 row
+//     buffer (1×1 convolutions read the input plane itself) and stores them
+//     into the packed gemmNR-column panels the micro-kernel reads, one
+//     gemmKC slice at a time, so the panels stay in L2;
 //   - blocks of output pixels (of every image) are the parallel unit, so a
 //     single image uses every core, each worker with its own panels;
 //   - an optional ReLU on the input (Conv2DParams.ReLUInput) is applied to
