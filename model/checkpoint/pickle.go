@@ -92,17 +92,6 @@ func hashKey(k any) (any, bool) {
 	return nil, false
 }
 
-// pyObject is the result of calling an allowed global: the callbacks turn it
-// into something meaningful (a tensor), or it stays an opaque object.
-type pyObject struct {
-	class pyGlobal
-	args  pyTuple
-	state any
-}
-
-// pickleMark is the MARK sentinel on the stack.
-type pickleMark struct{}
-
 // unpickler holds the VM state. Callbacks decide what the allowed globals
 // mean; they run only for globals that passed the allow-list.
 type unpickler struct {
@@ -684,10 +673,8 @@ func (u *unpickler) step(op byte) error {
 				return err
 			}
 		} else {
-			switch o := obj.(type) {
+			switch obj.(type) {
 			case *pyDict: // OrderedDict._metadata and similar attributes: not needed
-			case *pyObject:
-				o.state = state
 			default:
 				return u.errf("BUILD on a %T", obj)
 			}
