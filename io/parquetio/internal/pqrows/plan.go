@@ -68,7 +68,6 @@ type Plan struct {
 	metaKind              metaKind
 	eventTime             *parquet.LeafColumn
 	timeUnit              time.Duration // 0 for INT96
-	ncols                 int
 }
 
 // leaves returns the distinct leaf columns the plan reads.
