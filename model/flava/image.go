@@ -78,6 +78,19 @@ type ImageEmbeddings struct {
 	PositionEmbeddings *tensor.Tensor  `st:"position_embeddings"`
 }
 
+// checkMaskedPos validates bool_masked_pos against batch images of n patches.
+func (e *ImageEmbeddings) checkMaskedPos(b *tensor.Bool, batch, n int) error {
+	if e.MaskToken == nil {
+		return inputErr("bool_masked_pos given but the model has no mask token (mask_token=false)")
+	}
+	m := b.Shape
+	ok := (len(m) == 2 && m[0] == batch && m[1] == n) || (len(m) == 3 && m[0] == batch && m[1]*m[2] == n)
+	if !ok || len(b.Data) != batch*n {
+		return inputErr("bool_masked_pos has shape %v, want [%d %d]", m, batch, n)
+	}
+	return nil
+}
+
 // Forward returns the B×(1+N)×hidden embeddings. pix has been validated.
 func (e *ImageEmbeddings) Forward(pix *tensor.Tensor, boolMaskedPos *tensor.Bool, interpolate bool) ([]float32, int, error) {
 	hidden := e.CLSToken.Shape[2]
@@ -85,13 +98,8 @@ func (e *ImageEmbeddings) Forward(pix *tensor.Tensor, boolMaskedPos *tensor.Bool
 	patches, gh, gw := e.PatchEmbeddings.Forward(pix)
 	n := gh * gw
 	if boolMaskedPos != nil {
-		if e.MaskToken == nil {
-			return nil, 0, inputErr("bool_masked_pos given but the model has no mask token (mask_token=false)")
-		}
-		m := boolMaskedPos.Shape
-		ok := (len(m) == 2 && m[0] == batch && m[1] == n) || (len(m) == 3 && m[0] == batch && m[1]*m[2] == n)
-		if !ok || len(boolMaskedPos.Data) != batch*n {
-			return nil, 0, inputErr("bool_masked_pos has shape %v, want [%d %d]", m, batch, n)
+		if err := e.checkMaskedPos(boolMaskedPos, batch, n); err != nil {
+			return nil, 0, err
 		}
 		// embeddings * (1 - w) + mask_token * w, w = bool_masked_pos.unsqueeze(-1)
 		for i, masked := range boolMaskedPos.Data {
@@ -320,13 +328,8 @@ func (e *ImageEmbeddings) forward(s *encoderScratch, pix *tensor.Tensor, boolMas
 	n := gh * gw
 	seq := 1 + n
 	if boolMaskedPos != nil {
-		if e.MaskToken == nil {
-			return nil, 0, inputErr("bool_masked_pos given but the model has no mask token (mask_token=false)")
-		}
-		m := boolMaskedPos.Shape
-		ok := (len(m) == 2 && m[0] == batch && m[1] == n) || (len(m) == 3 && m[0] == batch && m[1]*m[2] == n)
-		if !ok || len(boolMaskedPos.Data) != batch*n {
-			return nil, 0, inputErr("bool_masked_pos has shape %v, want [%d %d]", m, batch, n)
+		if err := e.checkMaskedPos(boolMaskedPos, batch, n); err != nil {
+			return nil, 0, err
 		}
 	}
 	pos := e.PositionEmbeddings.Data
