@@ -2,6 +2,7 @@ package flava
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/flavabeam/flavabeam/kernels"
@@ -732,13 +733,5 @@ func sameIDs(a, b *tensor.Int64) bool {
 	if a == b {
 		return true
 	}
-	if !tensor.SameShape(a.Shape, b.Shape) || len(a.Data) != len(b.Data) {
-		return false
-	}
-	for i := range a.Data {
-		if a.Data[i] != b.Data[i] {
-			return false
-		}
-	}
-	return true
+	return tensor.SameShape(a.Shape, b.Shape) && slices.Equal(a.Data, b.Data)
 }

@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -179,25 +180,9 @@ func ptSameFloat(a, b *tensor.Tensor) bool {
 }
 
 func ptSameInt(a, b *tensor.Int64) bool {
-	if !tensor.SameShape(a.Shape, b.Shape) || len(a.Data) != len(b.Data) {
-		return false
-	}
-	for i := range a.Data {
-		if a.Data[i] != b.Data[i] {
-			return false
-		}
-	}
-	return true
+	return tensor.SameShape(a.Shape, b.Shape) && slices.Equal(a.Data, b.Data)
 }
 
 func ptSameBool(a, b *tensor.Bool) bool {
-	if !tensor.SameShape(a.Shape, b.Shape) || len(a.Data) != len(b.Data) {
-		return false
-	}
-	for i := range a.Data {
-		if a.Data[i] != b.Data[i] {
-			return false
-		}
-	}
-	return true
+	return tensor.SameShape(a.Shape, b.Shape) && slices.Equal(a.Data, b.Data)
 }

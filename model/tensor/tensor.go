@@ -3,6 +3,7 @@ package tensor
 import (
 	"fmt"
 	"math"
+	"slices"
 )
 
 // Tensor is a dense row-major float32 tensor.
@@ -94,17 +95,7 @@ func (t *Tensor) Row(i int) []float32 {
 }
 
 // SameShape reports whether a and b have identical shapes.
-func SameShape(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
+func SameShape(a, b []int) bool { return slices.Equal(a, b) }
 
 // String gives the shape only; tensors are too large to print.
 func (t *Tensor) String() string { return fmt.Sprintf("Tensor%v", t.Shape) }
