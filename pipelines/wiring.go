@@ -12,10 +12,9 @@ import (
 )
 
 var (
-	typeEmbedding  = reflect.TypeOf(schemas.Embedding{})
-	typeScore      = reflect.TypeOf(schemas.Score{})
-	typeMIMLabel   = reflect.TypeOf(schemas.MIMLabel{})
-	typeDeadLetter = reflect.TypeOf(schemas.DeadLetter{})
+	typeEmbedding = reflect.TypeOf(schemas.Embedding{})
+	typeScore     = reflect.TypeOf(schemas.Score{})
+	typeMIMLabel  = reflect.TypeOf(schemas.MIMLabel{})
 )
 
 func init() {
