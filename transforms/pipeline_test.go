@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -177,10 +178,10 @@ func TestFixedWindowsKeepWindowsAndTimestamps(t *testing.T) {
 	if d := deads(); len(d) != 0 {
 		t.Fatalf("dead letters: %q", brief(d))
 	}
-	if a, b := in(), out(); !equalStrings(a, b) || len(a) != len(recs) {
+	if a, b := in(), out(); !slices.Equal(a, b) || len(a) != len(recs) {
 		t.Errorf("Embed changed windows or timestamps:\n in  %q\n out %q", a, b)
 	}
-	if a, b := pairsIn(), pairsOut(); !equalStrings(a, b) || len(a) == 0 {
+	if a, b := pairsIn(), pairsOut(); !slices.Equal(a, b) || len(a) == 0 {
 		t.Errorf("ScorePairs changed windows or timestamps:\n in  %q\n out %q", a, b)
 	}
 	_, dists := metricsOf(pr)
@@ -193,18 +194,6 @@ func keepPairs(r schemas.ImageText, emit func(schemas.ImageText)) {
 	if len(r.Image) > 0 && r.Text != "" {
 		emit(r)
 	}
-}
-
-func equalStrings(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // Records of non-global windows are submitted one by one; concurrent

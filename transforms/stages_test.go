@@ -1,6 +1,7 @@
 package transforms
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
@@ -196,25 +197,13 @@ func TestLabelMIMMatchesCodebookAndIsStable(t *testing.T) {
 						masked = append(masked, int32(i))
 					}
 				}
-				if len(masked) == 0 || !equalInt32(got.MaskedPositions, masked) {
+				if len(masked) == 0 || !slices.Equal(got.MaskedPositions, masked) {
 					t.Errorf("%s: masked %v, want %v", r.ID, got.MaskedPositions, masked)
 				}
-				if again := runs[1][r.ID]; !equalInt32(again.CodebookIDs, got.CodebookIDs) || !equalInt32(again.MaskedPositions, got.MaskedPositions) {
+				if again := runs[1][r.ID]; !slices.Equal(again.CodebookIDs, got.CodebookIDs) || !slices.Equal(again.MaskedPositions, got.MaskedPositions) {
 					t.Errorf("%s: a rerun gave different labels", r.ID)
 				}
 			}
 		})
 	}
-}
-
-func equalInt32(a, b []int32) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }

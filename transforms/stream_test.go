@@ -1,6 +1,7 @@
 package transforms
 
 import (
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -62,7 +63,7 @@ func TestStreamingFixedWindows(t *testing.T) {
 	if d := deads(); len(d) != 0 {
 		t.Fatalf("dead letters: %q", brief(d))
 	}
-	if a, b := in(), got(); !equalStrings(a, b) || len(a) != len(recs) {
+	if a, b := in(), got(); !slices.Equal(a, b) || len(a) != len(recs) {
 		t.Errorf("windows or timestamps changed:\n in  %q\n out %q", a, b)
 	}
 	counters, dists := metricsOf(pr)
