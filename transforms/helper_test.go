@@ -11,7 +11,6 @@ import (
 	"image/jpeg"
 	"image/png"
 	"math"
-	"os"
 	"path/filepath"
 	"reflect"
 	"sort"
@@ -121,27 +120,13 @@ func tinyModelDir(tb testing.TB) string {
 
 func fixtureModelDir(tb testing.TB, name string) string {
 	tb.Helper()
-	root := fixtures.Root(tb)
-	dir := tb.TempDir()
-	links := map[string]string{
-		"config.json":       filepath.Join(root, name, "config.json"),
-		"model.safetensors": filepath.Join(root, name, "model.safetensors"),
-		"vocab.txt":         filepath.Join(root, "tokenizer", "vocab.txt"),
-	}
-	for dst, src := range links {
-		if err := os.Symlink(src, filepath.Join(dir, dst)); err != nil {
-			tb.Fatal(err)
-		}
-	}
+	cfg := ""
 	if name == "tiny" { // the tiny fixture's images are 64×64; its codebook takes 32×32
-		cfg := `{"size": {"height": 64, "width": 64}, "crop_size": {"height": 64, "width": 64},
+		cfg = `{"size": {"height": 64, "width": 64}, "crop_size": {"height": 64, "width": 64},
 			"codebook_size": {"height": 32, "width": 32}, "codebook_crop_size": {"height": 32, "width": 32},
 			"input_size_patches": 4, "total_mask_patches": 6, "mask_group_min_patches": 2, "mask_group_max_patches": 6}`
-		if err := os.WriteFile(filepath.Join(dir, "preprocessor_config.json"), []byte(cfg), 0o644); err != nil {
-			tb.Fatal(err)
-		}
 	}
-	return dir
+	return fixtures.ModelDir(tb, filepath.Join(fixtures.Root(tb), name), cfg)
 }
 
 // brief shortens dead letters for failure messages.

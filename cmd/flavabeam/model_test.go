@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -21,23 +20,8 @@ import (
 // processor config at the fixture's 64×64 input size.
 func fixtureModelDir(t *testing.T) string {
 	t.Helper()
-	model := filepath.Join(fixtures.Root(t), "tiny")
-	tok := fixtures.Dirs(t, "vocab.txt")[0]
-	dir := t.TempDir()
-	for src, name := range map[string]string{
-		filepath.Join(model, "config.json"):       "config.json",
-		filepath.Join(model, "model.safetensors"): "model.safetensors",
-		filepath.Join(tok, "vocab.txt"):           "vocab.txt",
-	} {
-		if err := os.Symlink(src, filepath.Join(dir, name)); err != nil {
-			t.Fatal(err)
-		}
-	}
 	pre := `{"image_processor_type": "FlavaImageProcessor", "size": {"height": 64, "width": 64}, "crop_size": {"height": 64, "width": 64}}`
-	if err := os.WriteFile(filepath.Join(dir, "preprocessor_config.json"), []byte(pre), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return dir
+	return fixtures.ModelDir(t, filepath.Join(fixtures.Root(t), "tiny"), pre)
 }
 
 // TestEmbedWithModelDirectory runs the CLI with --model set to a local model

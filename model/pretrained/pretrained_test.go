@@ -71,17 +71,7 @@ func TestTinyRandomIsDeterministicAndRuns(t *testing.T) {
 // A fixture model folder plus the fixture tokenizer files is a complete HF
 // model directory; loading it must give the fixture's model.
 func TestLoadDirectoryAndHubCache(t *testing.T) {
-	model := fixtures.Dirs(t, "config.json", "model.safetensors")[0]
-	tok := fixtures.Dirs(t, "vocab.txt")[0]
-	dir := t.TempDir()
-	for _, f := range []string{"config.json", "model.safetensors"} {
-		if err := os.Symlink(filepath.Join(model, f), filepath.Join(dir, f)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := os.Symlink(filepath.Join(tok, "vocab.txt"), filepath.Join(dir, "vocab.txt")); err != nil {
-		t.Fatal(err)
-	}
+	dir := fixtures.ModelDir(t, fixtures.Dirs(t, "config.json", "model.safetensors")[0], "")
 	b, err := Load(context.Background(), dir, Options{})
 	if err != nil {
 		t.Fatal(err)
