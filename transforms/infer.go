@@ -284,27 +284,15 @@ func textBatch(jobs []*job) (ids, mask *tensor.Int64) {
 }
 
 // projectCLS is FlavaModel's contrastive vector: normalize(projection(x[:, 0]))
-// per row of a B×S×H tensor (the same arithmetic as flava.Scorer's).
+// per row of a B×S×H tensor (flava.Linear.ProjectCLS, as flava.Scorer uses),
+// one slice per row.
 func projectCLS(l *flava.Linear, x *tensor.Tensor) [][]float32 {
-	b, s, h := x.Shape[0], x.Shape[1], x.Shape[2]
-	cls := make([]float32, b*h)
-	for i := 0; i < b; i++ {
-		copy(cls[i*h:(i+1)*h], x.Data[i*s*h:])
-	}
-	p := l.Forward(cls, b)
+	p := l.ProjectCLS(x)
+	b := x.Shape[0]
 	dim := len(p) / b
 	out := make([][]float32, b)
 	for r := range out {
-		row := p[r*dim : (r+1)*dim : (r+1)*dim]
-		var ss float64
-		for _, v := range row {
-			ss += float64(v) * float64(v)
-		}
-		n := math.Max(math.Sqrt(ss), 1e-12)
-		for j := range row {
-			row[j] = float32(float64(row[j]) / n)
-		}
-		out[r] = row
+		out[r] = p[r*dim : (r+1)*dim : (r+1)*dim]
 	}
 	return out
 }

@@ -543,10 +543,13 @@ func (m *ForPreTraining) Forward(in PretrainingInput) (*PretrainingOutput, error
 	return out, nil
 }
 
-// projectCLS returns the L2-normalised projection of token 0 of each row of
-// a B×S×hidden tensor, B×projection_dim — the vectors the global
-// contrastive head compares.
-func (m *Model) projectCLS(l *Linear, x *tensor.Tensor) []float32 {
+// projectCLS is l.ProjectCLS(x).
+func (m *Model) projectCLS(l *Linear, x *tensor.Tensor) []float32 { return l.ProjectCLS(x) }
+
+// ProjectCLS returns the L2-normalised projection by l of token 0 of each
+// row of a B×S×hidden tensor, B×projection_dim row-major: the vectors the
+// global contrastive head compares, and Scorer's retrieval vectors.
+func (l *Linear) ProjectCLS(x *tensor.Tensor) []float32 {
 	b, s, h := x.Shape[0], x.Shape[1], x.Shape[2]
 	cls := make([]float32, b*h)
 	for i := 0; i < b; i++ {
