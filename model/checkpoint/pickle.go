@@ -586,78 +586,18 @@ func (u *unpickler) step(op byte) error {
 		}
 		return u.global(module, name)
 	case opReduce:
-		av, err := u.pop()
-		if err != nil {
-			return err
-		}
-		fv, err := u.pop()
-		if err != nil {
-			return err
-		}
-		args, ok := av.(pyTuple)
-		if !ok {
-			return u.errf("REDUCE arguments are a %T, not a tuple", av)
-		}
-		g, err := u.callable(fv)
-		if err != nil {
-			return err
-		}
-		v, err := u.call(g, args)
-		if err != nil {
-			return err
-		}
-		u.push(v)
+		return u.callFromStack("REDUCE")
 	case opNewObj:
-		av, err := u.pop()
-		if err != nil {
-			return err
-		}
-		cv, err := u.pop()
-		if err != nil {
-			return err
-		}
-		args, ok := av.(pyTuple)
-		if !ok {
-			return u.errf("NEWOBJ arguments are a %T, not a tuple", av)
-		}
-		g, err := u.callable(cv)
-		if err != nil {
-			return err
-		}
-		v, err := u.call(g, args)
-		if err != nil {
-			return err
-		}
-		u.push(v)
+		return u.callFromStack("NEWOBJ")
 	case opNewObjEx:
 		kv, err := u.pop()
 		if err != nil {
 			return err
 		}
-		av, err := u.pop()
-		if err != nil {
-			return err
-		}
-		cv, err := u.pop()
-		if err != nil {
-			return err
-		}
-		args, ok := av.(pyTuple)
-		if !ok {
-			return u.errf("NEWOBJ_EX arguments are a %T, not a tuple", av)
-		}
 		if kw, ok := kv.(*pyDict); !ok || len(kw.keys) != 0 {
 			return fmt.Errorf("%w: pickle NEWOBJ_EX with keyword arguments", ErrUnsupported)
 		}
-		g, err := u.callable(cv)
-		if err != nil {
-			return err
-		}
-		v, err := u.call(g, args)
-		if err != nil {
-			return err
-		}
-		u.push(v)
+		return u.callFromStack("NEWOBJ_EX")
 	case opBuild:
 		state, err := u.pop()
 		if err != nil {
@@ -852,4 +792,32 @@ func parseTextInt(line string) (any, error) {
 		return nil, fmt.Errorf("bad integer %q", line)
 	}
 	return v, nil
+}
+
+// callFromStack pops an argument tuple and a callable (REDUCE, NEWOBJ and
+// NEWOBJ_EX once its keyword dict is gone), calls it through the allow-list
+// and pushes the result.
+func (u *unpickler) callFromStack(op string) error {
+	av, err := u.pop()
+	if err != nil {
+		return err
+	}
+	fv, err := u.pop()
+	if err != nil {
+		return err
+	}
+	args, ok := av.(pyTuple)
+	if !ok {
+		return u.errf("%s arguments are a %T, not a tuple", op, av)
+	}
+	g, err := u.callable(fv)
+	if err != nil {
+		return err
+	}
+	v, err := u.call(g, args)
+	if err != nil {
+		return err
+	}
+	u.push(v)
+	return nil
 }
