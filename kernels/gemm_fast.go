@@ -91,6 +91,15 @@ func scaleC(m, n int, beta float32, c []float32, ldc int) {
 
 // sgemmSerial is the packed, cache-blocked SGEMM on the calling goroutine.
 func sgemmSerial(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, buf *gemmBuf) {
+	sgemmBlocked(transA, transB, m, n, k, alpha, a, lda, b, ldb, nil, 0, beta, c, ldc, buf)
+}
+
+// sgemmBlocked is sgemmSerial's loop nest. With pw not nil, op(B) is
+// columns [col0, col0+n) of the pre-packed weights (transB, b and ldb are
+// unused): the micro-kernel reads pw's panels where it would read buf.b, so
+// both paths run the same kernel calls on the same values in the same order
+// and give bit-identical results.
+func sgemmBlocked(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, pw *PackedWeights, col0 int, beta float32, c []float32, ldc int, buf *gemmBuf) {
 	if m == 0 || n == 0 {
 		return
 	}
@@ -103,7 +112,13 @@ func sgemmSerial(transA, transB bool, m, n, k int, alpha float32, a []float32, l
 		nb := min(gemmNC, n-jc)
 		for pc := 0; pc < k; pc += gemmKC {
 			kb := min(gemmKC, k-pc)
-			packB(buf.b, transB, b, ldb, pc, kb, jc, nb)
+			bpanels := buf.b
+			if pw != nil {
+				// Slice pc holds kb×stride floats; column j's panel starts at j·kb.
+				bpanels = pw.data[pc*pw.stride+(col0+jc)*kb:]
+			} else {
+				packB(buf.b, transB, b, ldb, pc, kb, jc, nb)
+			}
 			bet := beta
 			if pc > 0 {
 				bet = 1
@@ -114,7 +129,7 @@ func sgemmSerial(transA, transB bool, m, n, k int, alpha float32, a []float32, l
 				packA(buf.a, transA, a, lda, ic, mb, pc, kb)
 				for jr := 0; jr < nb; jr += gemmNR {
 					nrb := min(gemmNR, nb-jr)
-					bp := buf.b[jr*kb:]
+					bp := bpanels[jr*kb:]
 					for ir := 0; ir < mb; ir += gemmMR {
 						mrb := min(gemmMR, mb-ir)
 						ap := buf.a[ir*kb:]
@@ -254,6 +269,7 @@ type gemmJob struct {
 	a, b, c        []float32
 	lda, ldb, ldc  int
 	splitN         bool
+	pw             *PackedWeights // pre-packed op(B), or nil
 }
 
 var gemmJobPool freeList[gemmJob]
@@ -262,18 +278,22 @@ func (j *gemmJob) run(lo, hi int) {
 	buf := gemmBufPool.get()
 	if j.splitN {
 		j0, j1 := lo*gemmNR, min(hi*gemmNR, j.n)
-		b := j.b[j0:]
-		if j.transB {
+		var b []float32
+		switch {
+		case j.pw != nil: // the packed panels are offset by column instead
+		case j.transB:
 			b = j.b[j0*j.ldb:]
+		default:
+			b = j.b[j0:]
 		}
-		sgemmSerial(j.transA, j.transB, j.m, j1-j0, j.k, j.alpha, j.a, j.lda, b, j.ldb, j.beta, j.c[j0:], j.ldc, buf)
+		sgemmBlocked(j.transA, j.transB, j.m, j1-j0, j.k, j.alpha, j.a, j.lda, b, j.ldb, j.pw, j0, j.beta, j.c[j0:], j.ldc, buf)
 	} else {
 		i0, i1 := lo*gemmMR, min(hi*gemmMR, j.m)
 		a := j.a[i0*j.lda:]
 		if j.transA {
 			a = j.a[i0:]
 		}
-		sgemmSerial(j.transA, j.transB, i1-i0, j.n, j.k, j.alpha, a, j.lda, j.b, j.ldb, j.beta, j.c[i0*j.ldc:], j.ldc, buf)
+		sgemmBlocked(j.transA, j.transB, i1-i0, j.n, j.k, j.alpha, a, j.lda, j.b, j.ldb, j.pw, 0, j.beta, j.c[i0*j.ldc:], j.ldc, buf)
 	}
 	gemmBufPool.put(buf)
 }
@@ -285,19 +305,26 @@ const gemmMinFlopsPerThread = 1 << 20
 // sgemmFast runs the packed SGEMM, split over the kernel pool when it is big
 // enough. Arguments are already checked.
 func sgemmFast(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	sgemmSplit(transA, transB, m, n, k, alpha, a, lda, b, ldb, nil, beta, c, ldc)
+}
+
+// sgemmSplit is sgemmFast with an optional pre-packed op(B) (pw; then b and
+// ldb are unused and transB is true). The split depends only on m, n, k and
+// Threads(), so the packed and unpacked paths divide the work alike.
+func sgemmSplit(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, pw *PackedWeights, beta float32, c []float32, ldc int) {
 	if m == 0 || n == 0 {
 		return
 	}
 	flops := 2 * m * n * k
 	if Threads() == 1 || flops < 2*gemmMinFlopsPerThread || k == 0 || alpha == 0 {
 		buf := gemmBufPool.get()
-		sgemmSerial(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, buf)
+		sgemmBlocked(transA, transB, m, n, k, alpha, a, lda, b, ldb, pw, 0, beta, c, ldc, buf)
 		gemmBufPool.put(buf)
 		return
 	}
 	j := gemmJobPool.get()
 	*j = gemmJob{transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, beta: beta,
-		a: a, b: b, c: c, lda: lda, ldb: ldb, ldc: ldc}
+		a: a, b: b, c: c, lda: lda, ldb: ldb, ldc: ldc, pw: pw}
 	tilesN, tilesM := (n+gemmNR-1)/gemmNR, (m+gemmMR-1)/gemmMR
 	j.splitN = tilesN >= Threads() && n >= m || tilesM < Threads()
 	if j.splitN {
