@@ -1,0 +1,141 @@
+//go:build amd64 && !purego
+
+#include "textflag.h"
+
+// One k step of Conv2DNHWC's micro-kernel: two 8-float loads of the packed
+// weight panel at bo(DI), one broadcast from each of the six pixel pointers
+// (SI, BX, R8..R11) at ao + R12 bytes, twelve FMAs into Y4..Y15 (pixel r in
+// Y(4+2r), Y(5+2r)).
+#define CSTEP(ao, bo) \
+	VMOVUPS bo(DI), Y0; \
+	VMOVUPS bo+32(DI), Y1; \
+	VBROADCASTSS ao(SI)(R12*1), Y2; \
+	VBROADCASTSS ao(BX)(R12*1), Y3; \
+	VFMADD231PS Y0, Y2, Y4; \
+	VFMADD231PS Y1, Y2, Y5; \
+	VFMADD231PS Y0, Y3, Y6; \
+	VFMADD231PS Y1, Y3, Y7; \
+	VBROADCASTSS ao(R8)(R12*1), Y2; \
+	VBROADCASTSS ao(R9)(R12*1), Y3; \
+	VFMADD231PS Y0, Y2, Y8; \
+	VFMADD231PS Y1, Y2, Y9; \
+	VFMADD231PS Y0, Y3, Y10; \
+	VFMADD231PS Y1, Y3, Y11; \
+	VBROADCASTSS ao(R10)(R12*1), Y2; \
+	VBROADCASTSS ao(R11)(R12*1), Y3; \
+	VFMADD231PS Y0, Y2, Y12; \
+	VFMADD231PS Y1, Y2, Y13; \
+	VFMADD231PS Y0, Y3, Y14; \
+	VFMADD231PS Y1, Y3, Y15
+
+#define CSTORE(lo, hi) \
+	VMOVUPS lo, (DX); \
+	VMOVUPS hi, 32(DX); \
+	ADDQ R8, DX
+
+#define CADDSTORE(lo, hi) \
+	VADDPS (DX), lo, lo; \
+	VADDPS 32(DX), hi, hi; \
+	CSTORE(lo, hi)
+
+#define CBIAS(lo, hi) \
+	VADDPS Y0, lo, lo; \
+	VADDPS Y1, hi, hi
+
+// func convKern6x16AVX2(a *[6]*float32, segs *convSeg, nseg int, b, c *float32, ldc int, bias *[16]float32, load bool)
+// For each segment {off, n} (nseg ≥ 1): n k steps reading pixel r's value at
+// a[r] + off + q (floats). Then c[r·ldc+j] += acc (load) or = acc + bias[j].
+TEXT ·convKern6x16AVX2(SB), NOSPLIT, $0-57
+	MOVQ a+0(FP), AX
+	MOVQ 0(AX), SI
+	MOVQ 8(AX), BX
+	MOVQ 16(AX), R8
+	MOVQ 24(AX), R9
+	MOVQ 32(AX), R10
+	MOVQ 40(AX), R11
+	MOVQ segs+8(FP), R13
+	MOVQ nseg+16(FP), AX
+	MOVQ b+24(FP), DI
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+	VXORPS Y12, Y12, Y12
+	VXORPS Y13, Y13, Y13
+	VXORPS Y14, Y14, Y14
+	VXORPS Y15, Y15, Y15
+
+seg:
+	MOVQ 0(R13), R12
+	SHLQ $2, R12
+	MOVQ 8(R13), CX
+	ADDQ $16, R13
+	MOVQ CX, DX
+	SHRQ $2, DX
+	ANDQ $3, CX
+	TESTQ DX, DX
+	JZ tail
+
+loop4:
+	CSTEP(0, 0)
+	CSTEP(4, 64)
+	CSTEP(8, 128)
+	CSTEP(12, 192)
+	ADDQ $16, R12
+	ADDQ $256, DI
+	DECQ DX
+	JNZ loop4
+
+tail:
+	TESTQ CX, CX
+	JZ next
+
+loop1:
+	CSTEP(0, 0)
+	ADDQ $4, R12
+	ADDQ $64, DI
+	DECQ CX
+	JNZ loop1
+
+next:
+	DECQ AX
+	JNZ seg
+
+	MOVQ c+32(FP), DX
+	MOVQ ldc+40(FP), R8
+	SHLQ $2, R8
+	MOVBLZX load+56(FP), AX
+	TESTL AX, AX
+	JZ nobias
+
+	CADDSTORE(Y4, Y5)
+	CADDSTORE(Y6, Y7)
+	CADDSTORE(Y8, Y9)
+	CADDSTORE(Y10, Y11)
+	CADDSTORE(Y12, Y13)
+	CADDSTORE(Y14, Y15)
+	VZEROUPPER
+	RET
+
+nobias:
+	MOVQ bias+48(FP), SI
+	VMOVUPS (SI), Y0
+	VMOVUPS 32(SI), Y1
+	CBIAS(Y4, Y5)
+	CBIAS(Y6, Y7)
+	CBIAS(Y8, Y9)
+	CBIAS(Y10, Y11)
+	CBIAS(Y12, Y13)
+	CBIAS(Y14, Y15)
+	CSTORE(Y4, Y5)
+	CSTORE(Y6, Y7)
+	CSTORE(Y8, Y9)
+	CSTORE(Y10, Y11)
+	CSTORE(Y12, Y13)
+	CSTORE(Y14, Y15)
+	VZEROUPPER
+	RET

@@ -1,0 +1,5 @@
+//go:build !amd64 || purego
+
+package kernels
+
+// Without the assembly, Conv2DNHWC runs convKernelGo (convnhwc.go).
