@@ -2,6 +2,8 @@ package flava
 
 import (
 	"math"
+	"sync"
+	"sync/atomic"
 
 	"github.com/flavabeam/flavabeam/kernels"
 	"github.com/flavabeam/flavabeam/model/tensor"
@@ -9,13 +11,41 @@ import (
 
 // Linear is torch.nn.Linear: Weight is out×in (state-dict layout), Bias has
 // out values or is nil (qkv_bias=false).
+//
+// A Linear made by this package's constructors (NewModel, NewRandom, the
+// loaders, ...) packs its weight into kernels.PackedWeights on its first
+// product and reuses that copy afterwards (see "Packed weights" in the
+// package doc); the results are bit-identical to the unpacked product.
 type Linear struct {
 	Weight *tensor.Tensor `st:"weight"`
 	Bias   *tensor.Tensor `st:"bias"`
+
+	// pack holds the packed weight; nil (a Linear built as a literal)
+	// means always unpacked. A pointer, so that the Linear values embedded
+	// in the module structs share it and stay copyable.
+	pack *linearPack
+}
+
+// linearPack is a Linear's lazily packed weight. Concurrent forwards may
+// race to pack it: the first one packs under mu, the others wait for it;
+// afterwards the fast path is one atomic load.
+type linearPack struct {
+	mu  sync.Mutex
+	off atomic.Bool                // packing turned off (SetPackedWeights(false))
+	cur atomic.Pointer[packedFrom] // nil until first use or after turning off
+}
+
+// packedFrom remembers which weight tensor and backing array were packed, so
+// that a Weight replaced by a new tensor (as tests and the binder do) is
+// packed again instead of serving stale panels.
+type packedFrom struct {
+	src  *tensor.Tensor
+	data *float32
+	pw   *kernels.PackedWeights
 }
 
 func newLinear(in, out int, bias bool) Linear {
-	l := Linear{Weight: tensor.New(out, in)}
+	l := Linear{Weight: tensor.New(out, in), pack: &linearPack{}}
 	if bias {
 		l.Bias = tensor.New(out)
 	}
@@ -25,14 +55,61 @@ func newLinear(in, out int, bias bool) Linear {
 func (l *Linear) in() int  { return l.Weight.Shape[1] }
 func (l *Linear) out() int { return l.Weight.Shape[0] }
 
+// packed returns the packed weight, packing it on first use, or nil when
+// packing is off or not available for this Linear.
+func (l *Linear) packed() *kernels.PackedWeights {
+	h := l.pack
+	if h == nil || h.off.Load() || len(l.Weight.Data) == 0 {
+		return nil
+	}
+	data := &l.Weight.Data[0]
+	if p := h.cur.Load(); p != nil && p.src == l.Weight && p.data == data {
+		return p.pw
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.off.Load() {
+		return nil
+	}
+	if p := h.cur.Load(); p != nil && p.src == l.Weight && p.data == data {
+		return p.pw
+	}
+	pw := kernels.PackWeights(l.Weight.Data, l.out(), l.in())
+	h.cur.Store(&packedFrom{src: l.Weight, data: data, pw: pw})
+	return pw
+}
+
+// setPacked turns packing on (lazily, on the next product) or off, dropping
+// the packed copy.
+func (l *Linear) setPacked(on bool) {
+	if l.pack == nil {
+		return
+	}
+	l.pack.mu.Lock()
+	l.pack.off.Store(!on)
+	l.pack.cur.Store(nil)
+	l.pack.mu.Unlock()
+}
+
+// packedBytes is the memory l's packed copy takes or would take.
+func (l *Linear) packedBytes() int64 {
+	return 4 * int64(l.in()) * int64((l.out()+15)/16*16)
+}
+
+// sgemm computes dst = x·Wᵀ + beta·dst (rows×out), packed when possible.
+func (l *Linear) sgemm(dst, x []float32, rows int, beta float32) {
+	in, out := l.in(), l.out()
+	if pw := l.packed(); pw != nil {
+		kernels.SgemmPacked(rows, 1, x, in, pw, beta, dst, out)
+		return
+	}
+	kernels.Sgemm(false, true, rows, out, in, 1, x, in, l.Weight.Data, in, beta, dst, out)
+}
+
 // Forward returns x·Wᵀ+b for rows×in values of x, as a new rows×out slice.
 func (l *Linear) Forward(x []float32, rows int) []float32 {
 	dst := make([]float32, rows*l.out())
-	var b []float32
-	if l.Bias != nil {
-		b = l.Bias.Data
-	}
-	kernels.Linear(dst, x, rows, l.in(), l.out(), l.Weight.Data, b)
+	l.into(dst, x, rows)
 	return dst
 }
 
@@ -229,22 +306,20 @@ func (p *Pooler) Forward(x []float32, batch, seq int) []float32 {
 
 // into writes x·Wᵀ+b for rows×in values of x into dst (rows×out).
 func (l *Linear) into(dst, x []float32, rows int) {
-	var b []float32
+	l.sgemm(dst, x, rows, 0)
 	if l.Bias != nil {
-		b = l.Bias.Data
+		kernels.AddBias(dst, rows, l.out(), l.Bias.Data)
 	}
-	kernels.Linear(dst, x, rows, l.in(), l.out(), l.Weight.Data, b)
 }
 
 // addInto adds x·Wᵀ+b to dst (rows×out) in place: the bias first, then the
 // product accumulated by the GEMM itself (beta = 1), so a residual
 // connection costs no extra pass over the activations.
 func (l *Linear) addInto(dst, x []float32, rows int) {
-	in, out := l.in(), l.out()
 	if l.Bias != nil {
-		kernels.AddBias(dst, rows, out, l.Bias.Data)
+		kernels.AddBias(dst, rows, l.out(), l.Bias.Data)
 	}
-	kernels.Sgemm(false, true, rows, out, in, 1, x, in, l.Weight.Data, in, 1, dst, out)
+	l.sgemm(dst, x, rows, 1)
 }
 
 // into writes the normalised rows of x into dst.
@@ -275,10 +350,10 @@ func (a *SelfAttention) forward(s *encoderScratch, x []float32, batch, seq int, 
 // forward is FlavaIntermediate.forward into s.inter: dense then the
 // activation, with an exact GELU fused into the bias pass.
 func (m *Intermediate) forward(s *encoderScratch, x []float32, rows int) []float32 {
-	in, out := m.Dense.in(), m.Dense.out()
+	out := m.Dense.out()
 	h := grow(&s.inter, rows*out)
 	if m.Act == kernels.ActGELU && m.Dense.Bias != nil {
-		kernels.Sgemm(false, true, rows, out, in, 1, x, in, m.Dense.Weight.Data, in, 0, h, out)
+		m.Dense.sgemm(h, x, rows, 0)
 		kernels.AddBiasGELU(h, rows, out, m.Dense.Bias.Data)
 		return h
 	}

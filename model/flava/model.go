@@ -1,6 +1,8 @@
 package flava
 
 import (
+	"reflect"
+
 	"github.com/flavabeam/flavabeam/model/tensor"
 )
 
@@ -227,4 +229,66 @@ func (m *Model) GetTextFeatures(in TextInput) (*tensor.Tensor, error) {
 		return nil, err
 	}
 	return project(&m.TextProjection, o.LastHiddenState), nil
+}
+
+// SetPackedWeights turns weight packing on (the default) or off for every
+// Linear of m: on, each Linear packs its weight on its next product (see
+// "Packed weights" in the package doc); off, the packed copies are dropped
+// and products pack their weight panels on every call, as before packing
+// existed. The results are bit-identical either way. Call it when no
+// forward pass is running; turning packing off and on again also repacks
+// weights that were modified in place.
+func (m *Model) SetPackedWeights(on bool) { setPackedWeights(m, on) }
+
+// SetPackedWeights is Model.SetPackedWeights for the image encoder alone.
+func (m *ImageModel) SetPackedWeights(on bool) { setPackedWeights(m, on) }
+
+// SetPackedWeights is Model.SetPackedWeights for the text encoder alone.
+func (m *TextModel) SetPackedWeights(on bool) { setPackedWeights(m, on) }
+
+// SetPackedWeights is Model.SetPackedWeights for the multimodal encoder alone.
+func (m *MultimodalModel) SetPackedWeights(on bool) { setPackedWeights(m, on) }
+
+// SetPackedWeights is Model.SetPackedWeights for the FlavaModel and the
+// pretraining heads (the image codebook has no Linear layers).
+func (m *ForPreTraining) SetPackedWeights(on bool) { setPackedWeights(m, on) }
+
+func setPackedWeights(v any, on bool) {
+	visitLinears(reflect.ValueOf(v), func(l *Linear) { l.setPacked(on) })
+}
+
+// packedWeightBytes is the memory the packed copies of every Linear
+// reachable from v take once all are packed.
+func packedWeightBytes(v any) int64 {
+	var n int64
+	visitLinears(reflect.ValueOf(v), func(l *Linear) { n += l.packedBytes() })
+	return n
+}
+
+var linearType = reflect.TypeOf(Linear{})
+
+// visitLinears calls fn for every Linear reachable from v through exported
+// `st`-tagged fields, pointers and slices (the modules the binder fills).
+func visitLinears(v reflect.Value, fn func(*Linear)) {
+	switch {
+	case v.Type() == linearType:
+		if v.CanAddr() {
+			fn(v.Addr().Interface().(*Linear))
+		}
+	case v.Kind() == reflect.Pointer:
+		if !v.IsNil() {
+			visitLinears(v.Elem(), fn)
+		}
+	case v.Kind() == reflect.Slice:
+		for i := 0; i < v.Len(); i++ {
+			visitLinears(v.Index(i), fn)
+		}
+	case v.Kind() == reflect.Struct:
+		t := v.Type()
+		for i := 0; i < t.NumField(); i++ {
+			if _, ok := t.Field(i).Tag.Lookup("st"); ok && t.Field(i).IsExported() {
+				visitLinears(v.Field(i), fn)
+			}
+		}
+	}
 }
