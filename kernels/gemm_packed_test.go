@@ -157,3 +157,29 @@ func TestSgemmPackedSteadyStateDoesNotAllocate(t *testing.T) {
 		t.Errorf("%d two-thread SgemmPacked calls allocated %d times", calls, d)
 	}
 }
+
+// TestAddBiasSplitIsExact checks AddBias when it is split over the pool
+// (large enough, two threads) against a scalar loop, bit for bit, and that
+// it writes nothing past rows×cols.
+func TestAddBiasSplitIsExact(t *testing.T) {
+	prev := SetThreads(2)
+	defer SetThreads(prev)
+	r := rand.New(rand.NewPCG(13, 1))
+	for _, d := range [][2]int{{300, 333}, {1576, 768}, {2, 40000}} {
+		rows, cols := d[0], d[1]
+		x, bias := randSlice(r, rows*cols+5), randSlice(r, cols)
+		want := append([]float32(nil), x...)
+		for i := 0; i < rows; i++ {
+			for j := 0; j < cols; j++ {
+				want[i*cols+j] += bias[j]
+			}
+		}
+		AddBias(x, rows, cols, bias)
+		if idx := sameBits(x, want); idx >= 0 {
+			t.Fatalf("%dx%d: [%d] = %v, want %v", rows, cols, idx, x[idx], want[idx])
+		}
+		if testing.AllocsPerRun(5, func() { AddBias(x, rows, cols, bias) }) != 0 {
+			t.Errorf("%dx%d: AddBias allocates", rows, cols)
+		}
+	}
+}
