@@ -154,6 +154,7 @@ type ImageCodebook struct {
 
 	cfg    CodebookConfig // defaults filled in
 	closer io.Closer      // the checkpoint a Load function opened, or nil
+	nhwc   codebookPacked // weights packed for the fast path (codebook_fast.go)
 }
 
 // NewImageCodebook returns a codebook of the shape cfg describes (zero

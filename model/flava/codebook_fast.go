@@ -9,12 +9,57 @@ import (
 
 // This file is the codebook's allocation-free path, the one Forward,
 // CodebookIndices and CodebookProbs run: the same modules in the same order
-// as the Forward methods in codebook.go (which stay as the plain reference),
-// with every feature map in Workspace buffers. Images are the parallel unit:
-// a batch is split over the kernel pool, each chunk pushing one image at a
-// time through the whole network with its own buffers (so im2col, ReLU,
-// pooling and the residual sums run on both cores, not only the GEMMs); a
-// single image gets its parallelism from the convolutions' GEMMs.
+// as the Forward methods in codebook.go (which stay as the plain NCHW
+// reference), with every feature map in Workspace buffers and kept NHWC
+// (pixel-major): the NCHW pixels are transposed in, every convolution runs
+// through kernels.Conv2DNHWC with weights packed once per ImageCodebook
+// (codebookPacked), pooling is kernels.MaxPool2DNHWC, and the output
+// convolution writes pixel-major logits, so the argmax over the vocabulary
+// reads contiguous rows; logits are transposed to NCHW only when asked for.
+//
+// Images are the parallel unit: a batch is split over the kernel pool, each
+// chunk pushing one image at a time through the whole network with its own
+// buffers; a convolution called while the other cores are busy runs on its
+// caller's core, and one that finds a core idle (batch 1, or the last image
+// of an odd batch) spreads its output pixels and channels over it.
+
+// codebookPacked holds the codebook's convolution weights packed for
+// kernels.Conv2DNHWC, built on the first fast-path call (sync.Once, so
+// concurrent first callers wait for one packing). The packed copies take as
+// much memory again as the codebook's convolution weights (~214 MB for
+// flava-image-codebook, float32); the weights must not change after the
+// first call.
+type codebookPacked struct {
+	once sync.Once
+	w    map[*CodebookConv2d]*kernels.ConvWeights
+}
+
+// packed returns the packed weights of every convolution of cb.
+func (cb *ImageCodebook) packed() map[*CodebookConv2d]*kernels.ConvWeights {
+	cb.nhwc.once.Do(func() {
+		m := make(map[*CodebookConv2d]*kernels.ConvWeights)
+		add := func(c *CodebookConv2d) {
+			if c != nil {
+				m[c] = kernels.PackConvWeights(c.Weight.Data, kernels.Conv2DParams{
+					InC: c.In, OutC: c.Out, KH: c.Kernel, KW: c.Kernel,
+				})
+			}
+		}
+		add(cb.Input)
+		add(cb.Output)
+		for _, g := range cb.Groups {
+			for _, b := range g.Blocks {
+				add(b.IDPath)
+				add(b.ResPath.Conv1)
+				add(b.ResPath.Conv2)
+				add(b.ResPath.Conv3)
+				add(b.ResPath.Conv4)
+			}
+		}
+		cb.nhwc.w = m
+	})
+	return cb.nhwc.w
+}
 
 // codebookScratch is the codebook's part of a Workspace.
 type codebookScratch struct {
@@ -33,6 +78,7 @@ type codebookScratch struct {
 // input and output, h and t hold the residual path.
 type codebookBufs struct {
 	x, y, h, t, logits []float32
+	px                 []float32 // the image transposed to H×W×C
 }
 
 func (s *codebookScratch) get() *codebookBufs {
@@ -126,76 +172,100 @@ func (s *codebookScratch) images(lo, hi int) {
 	c, h, w := px.Shape[1], px.Shape[2], px.Shape[3]
 	oh, ow := cb.outSize(h, w)
 	vocab, hw := cb.cfg.VocabSize, oh*ow
+	packed := cb.packed()
 	for i := lo; i < hi; i++ {
-		var dst []float32
-		if s.logits != nil {
-			dst = s.logits[i*vocab*hw : (i+1)*vocab*hw]
-		} else {
-			dst = grow(&bufs.logits, vocab*hw)
-		}
-		cb.image(bufs, px.Data[i*c*h*w:(i+1)*c*h*w], h, w, dst)
+		logits := grow(&bufs.logits, hw*vocab) // pixel-major: hw × vocab
+		cb.image(bufs, packed, px.Data[i*c*h*w:(i+1)*c*h*w], c, h, w, logits)
 		if s.ids != nil {
-			argmaxPlanes(s.ids[i*hw:(i+1)*hw], dst, vocab, hw)
+			argmaxRows(s.ids[i*hw:(i+1)*hw], logits, vocab)
+		}
+		if s.logits != nil {
+			kernels.NHWCToNCHW(s.logits[i*vocab*hw:(i+1)*vocab*hw], logits, 1, oh, ow, vocab)
 		}
 	}
 }
 
 // image is FlavaImageCodebook.forward for one C×H×W image into dst
-// (vocab×h×w): input conv, the groups, output ReLU and conv.
-func (cb *ImageCodebook) image(b *codebookBufs, px []float32, h, w int, dst []float32) {
+// (h×w×vocab, pixel-major): input conv, the groups, output ReLU and conv.
+func (cb *ImageCodebook) image(b *codebookBufs, packed map[*CodebookConv2d]*kernels.ConvWeights, px []float32, c, h, w int, dst []float32) {
+	in := grow(&b.px, c*h*w)
+	kernels.NCHWToNHWC(in, px, 1, c, h, w)
 	x := grow(&b.x, cb.Input.Out*h*w)
-	cb.Input.into(x, px, h, w, false)
+	cb.Input.intoNHWC(packed, x, in, h, w, false)
 	ch := cb.Input.Out
 	for _, g := range cb.Groups {
 		for _, blk := range g.Blocks {
 			out := blk.ResPath.Conv4.Out
 			y := grow(&b.y, out*h*w)
-			blk.into(b, y, x, h, w)
+			blk.intoNHWC(packed, b, y, x, h, w)
 			b.x, b.y = b.y, b.x
 			x, ch = y, out
 		}
 		if g.UsePool {
 			y := grow(&b.y, ch*(h/2)*(w/2))
-			kernels.MaxPool2D(y, x, ch, h, w, 2, 2)
+			kernels.MaxPool2DNHWC(y, x, 1, h, w, ch, 2, 2)
 			b.x, b.y = b.y, b.x
 			x, h, w = y, h/2, w/2
 		}
 	}
-	cb.Output.into(dst, x, h, w, true) // output.relu fused into output.conv
+	cb.Output.intoNHWC(packed, dst, x, h, w, true) // output.relu fused into output.conv
 }
 
-// into is FlavaImageCodebookBlock.forward for one image:
+// intoNHWC is FlavaImageCodebookBlock.forward for one h×w×In image:
 // dst = id_path(x) + post_gain·res_path(x), res_path being
 // ReLU → conv_1 → ReLU → conv_2 → ReLU → conv_3 → ReLU → conv_4. Each ReLU is
 // fused into the next convolution's input read (Conv2DParams.ReLUInput), so
-// x is not copied and no feature map takes an extra pass.
-func (blk *CodebookBlock) into(b *codebookBufs, dst, x []float32, h, w int) {
+// x is not changed and no feature map takes an extra pass.
+func (blk *CodebookBlock) intoNHWC(packed map[*CodebookConv2d]*kernels.ConvWeights, b *codebookBufs, dst, x []float32, h, w int) {
 	r := blk.ResPath
 	hid := r.Conv1.Out
 	t := grow(&b.t, hid*h*w)
 	u := grow(&b.h, max(hid, r.Conv4.Out)*h*w)[:hid*h*w]
-	r.Conv1.into(u, x, h, w, true)
-	r.Conv2.into(t, u, h, w, true)
-	r.Conv3.into(u, t, h, w, true)
-	r.Conv4.into(dst, u, h, w, true)
+	r.Conv1.intoNHWC(packed, u, x, h, w, true)
+	r.Conv2.intoNHWC(packed, t, u, h, w, true)
+	r.Conv3.intoNHWC(packed, u, t, h, w, true)
+	r.Conv4.intoNHWC(packed, dst, u, h, w, true)
 	kernels.Scale(dst, blk.PostGain)
 	id := x
 	if blk.IDPath != nil {
 		id = grow(&b.h, max(hid, r.Conv4.Out)*h*w)[:blk.IDPath.Out*h*w]
-		blk.IDPath.into(id, x, h, w, false)
+		blk.IDPath.intoNHWC(packed, id, x, h, w, false)
 	}
 	kernels.Add(dst, id, dst)
 }
 
-// into convolves one In×h×w image x (ReLU(x) when relu is set; x is not
-// changed) into dst (Out×h'×w').
-func (c *CodebookConv2d) into(dst, x []float32, h, w int, relu bool) {
+// intoNHWC convolves one h×w×In image x (ReLU(x) when relu is set; x is not
+// changed) into dst (h'×w'×Out).
+func (c *CodebookConv2d) intoNHWC(packed map[*CodebookConv2d]*kernels.ConvWeights, dst, x []float32, h, w int, relu bool) {
 	p := kernels.Conv2DParams{
 		Batch: 1, InC: c.In, InH: h, InW: w,
 		OutC: c.Out, KH: c.Kernel, KW: c.Kernel, PadH: c.Padding, PadW: c.Padding,
 		ReLUInput: relu,
 	}
-	kernels.Conv2D(dst[:c.Out*p.OutH()*p.OutW()], x, p, c.Weight.Data, c.Bias.Data)
+	kernels.Conv2DNHWC(dst[:c.Out*p.OutH()*p.OutW()], x, p, packed[c], c.Bias.Data)
+}
+
+// argmaxRows writes into dst the argmax of each of len(dst) rows of c
+// values in rows (first maximum on ties; NaN counts as the maximum, as in
+// torch.argmax).
+func argmaxRows(dst []int64, rows []float32, c int) {
+	for p := range dst {
+		row := rows[p*c : (p+1)*c]
+		best, at := row[0], 0
+		if best == best {
+			for ch := 1; ch < c; ch++ {
+				v := row[ch]
+				if v != v {
+					at = ch
+					break
+				}
+				if v > best {
+					best, at = v, ch
+				}
+			}
+		}
+		dst[p] = int64(at)
+	}
 }
 
 // argmaxPlanes writes into dst (hw values) the argmax over c planes of hw
