@@ -83,12 +83,20 @@ func PackConvWeights(w []float32, p Conv2DParams) *ConvWeights {
 // contiguous, starting off floats from a pixel's base in the padded image.
 type convSeg struct{ off, n int }
 
-// convKernel6x16 computes one micro-tile: for r < 6 and j < 16,
-// s = Σ over segs, q < seg.n of in[a[r]+seg.off+q] · b[k·16+j] (k counting
-// the steps of every segment in order), then c[r·ldc+j] = c[r·ldc+j] + s
-// when load, else s + bias[j]. The caller guarantees every index is in
-// range (convJob.tile checks).
-var convKernel6x16 = convKernelGo
+// convTiles computes len(a)/6 consecutive micro-tiles of one panel: for tile
+// t, pixel r < 6 (base a[6t+r]) and channel j < 16,
+// s = Σ over segs, q < seg.n of in[base+seg.off+q] · b[k·16+j] (k counting
+// the steps of every segment in order, k in total), then
+// c[(6t+r)·ldc+j] = c[…] + s when load, else s + bias[j]. The caller
+// guarantees every input index is in range (convNHWCJob.unit checks each
+// pixel block once).
+var convTiles = convTilesGo
+
+func convTilesGo(in []float32, a []int, segs []convSeg, k int, b, c []float32, ldc int, bias *[convNR]float32, load bool) {
+	for t := 0; t < len(a); t += convMR {
+		convKernelGo(in, (*[convMR]int)(a[t:]), segs, b, c[t*ldc:], ldc, bias, load)
+	}
+}
 
 // convKernelGo is the portable micro-kernel: the same loop order as the
 // assembly (k outer, pixels, then channels), accumulating in float32.
@@ -192,7 +200,7 @@ type convNHWCJob struct {
 	units          int
 	chunkK         []int     // k start of chunk i; len chunks+1
 	chunkSeg       []int     // first segment of chunk i; len chunks+1
-	chunkEnd       []int     // largest off+n of chunk i's segments
+	maxEnd         int       // largest off+n of any segment
 	segs           []convSeg // every chunk's segments
 }
 
@@ -247,11 +255,11 @@ func (j *convNHWCJob) setup(dst, src []float32, p Conv2DParams, w *ConvWeights, 
 	// K chunks of at most convKC steps, evened out, as contiguous segments.
 	chunks := (j.k + convKC - 1) / convKC
 	kc := (j.k + chunks - 1) / chunks
-	j.chunkK, j.chunkSeg, j.chunkEnd, j.segs = j.chunkK[:0], j.chunkSeg[:0], j.chunkEnd[:0], j.segs[:0]
+	j.chunkK, j.chunkSeg, j.segs = j.chunkK[:0], j.chunkSeg[:0], j.segs[:0]
+	j.maxEnd = 0
 	for k0 := 0; k0 < j.k; k0 += kc {
 		j.chunkK = append(j.chunkK, k0)
 		j.chunkSeg = append(j.chunkSeg, len(j.segs))
-		end := 0
 		for k := k0; k < min(k0+kc, j.k); k++ {
 			tap, c := k/p.InC, k%p.InC
 			off := ((tap/p.KW)*j.wp+tap%p.KW)*p.InC + c
@@ -260,9 +268,8 @@ func (j *convNHWCJob) setup(dst, src []float32, p Conv2DParams, w *ConvWeights, 
 			} else {
 				j.segs = append(j.segs, convSeg{off: off, n: 1})
 			}
-			end = max(end, off+1)
+			j.maxEnd = max(j.maxEnd, off+1)
 		}
-		j.chunkEnd = append(j.chunkEnd, end)
 	}
 	j.chunkK = append(j.chunkK, j.k)
 	j.chunkSeg = append(j.chunkSeg, len(j.segs))
@@ -272,7 +279,7 @@ func (j *convNHWCJob) reset() {
 	if j.padded != nil {
 		convPadPool.put(j.padded)
 	}
-	*j = convNHWCJob{chunkK: j.chunkK[:0], chunkSeg: j.chunkSeg[:0], chunkEnd: j.chunkEnd[:0], segs: j.segs[:0]}
+	*j = convNHWCJob{chunkK: j.chunkK[:0], chunkSeg: j.chunkSeg[:0], segs: j.segs[:0]}
 }
 
 // convPadJob builds padded rows [lo, hi) (numbered image-major) of the
@@ -337,17 +344,28 @@ func (j *convNHWCJob) bases(dst []int, p0 int) {
 	}
 }
 
-// unit computes output pixels [p0, p0+np) × panels [pan0, pan1).
+// unit computes output pixels [p0, p0+np) × panels [pan0, pan1); the
+// block's pixel bases are in buf.base[:np].
 func (j *convNHWCJob) unit(buf *convTileBuf, p0, np, pan0, pan1 int) {
 	outC := j.p.OutC
 	k := j.k
-	kern := convKernel6x16
+	base := buf.base[:np]
+	// Every read of the micro-kernel lies within [base, base+maxEnd):
+	// one check per unit keeps the assembly memory-safe.
+	if lo, hi := base[0], base[np-1]; lo < 0 || hi+j.maxEnd > len(j.in) {
+		panic(fmt.Sprintf("kernels: Conv2DNHWC pixel bases %d..%d + %d outside input of %d", lo, hi, j.maxEnd, len(j.in)))
+	}
+	full := np / convMR * convMR
+	last := buf.base[full : full+convMR] // the partial tile, if any
+	for r := np - full; r < convMR && full < np; r++ {
+		last[r] = base[np-1] // missing pixels repeat the last one; their rows are dropped
+	}
 	for ch := 0; ch+1 < len(j.chunkK); ch++ {
-		k0 := j.chunkK[ch]
+		k0, kc := j.chunkK[ch], j.chunkK[ch+1]-j.chunkK[ch]
 		segs := j.segs[j.chunkSeg[ch]:j.chunkSeg[ch+1]]
 		load := ch > 0
 		for pan := pan0; pan < pan1; pan++ {
-			bp := j.w.panels[(pan*k+k0)*convNR : (pan+1)*k*convNR]
+			bp := j.w.panels[(pan*k+k0)*convNR : (pan*k+k0+kc)*convNR]
 			oc0 := pan * convNR
 			ncol := min(convNR, outC-oc0)
 			bias := &convZeroBias
@@ -360,45 +378,28 @@ func (j *convNHWCJob) unit(buf *convTileBuf, p0, np, pan0, pan1 int) {
 					copy(bias[:], j.bias[oc0:])
 				}
 			}
-			for t := 0; t < np; t += convMR {
+			off := p0*outC + oc0
+			t0 := 0
+			if ncol == convNR && full > 0 {
+				convTiles(j.in, base[:full], segs, kc, bp, j.dst[off:off+(full-1)*outC+convNR], outC, bias, load)
+				t0 = full
+			}
+			// Partial tiles (fewer pixels or channels) go through tmp.
+			for t := t0; t < np; t += convMR {
 				nrow := min(convMR, np-t)
-				a := (*[convMR]int)(buf.base[t:])
-				if nrow < convMR {
-					// Missing pixels repeat the last one (their rows land
-					// in tmp and are dropped).
-					for r := nrow; r < convMR; r++ {
-						a[r] = a[nrow-1]
-					}
-				}
-				j.check(a, ch)
-				off := (p0+t)*outC + oc0
-				if nrow == convMR && ncol == convNR {
-					kern(j.in, a, segs, bp, j.dst[off:off+(convMR-1)*outC+convNR], outC, bias, load)
-					continue
-				}
+				a := buf.base[t : t+convMR]
+				toff := off + t*outC
 				tmp := buf.tmp[:]
 				if load {
 					for r := 0; r < nrow; r++ {
-						copy(tmp[r*convNR:r*convNR+ncol], j.dst[off+r*outC:][:ncol])
+						copy(tmp[r*convNR:r*convNR+ncol], j.dst[toff+r*outC:][:ncol])
 					}
 				}
-				kern(j.in, a, segs, bp, tmp, convNR, bias, load)
+				convTiles(j.in, a, segs, kc, bp, tmp, convNR, bias, load)
 				for r := 0; r < nrow; r++ {
-					copy(j.dst[off+r*outC:][:ncol], tmp[r*convNR:r*convNR+ncol])
+					copy(j.dst[toff+r*outC:][:ncol], tmp[r*convNR:r*convNR+ncol])
 				}
 			}
-		}
-	}
-}
-
-// check panics unless every value the micro-kernel reads for pixel bases a
-// and chunk ch lies inside the input (it cannot fail for bases computed by
-// bases; it keeps the assembly memory-safe).
-func (j *convNHWCJob) check(a *[convMR]int, ch int) {
-	end := j.chunkEnd[ch]
-	for _, b := range a {
-		if b < 0 || b+end > len(j.in) {
-			panic(fmt.Sprintf("kernels: Conv2DNHWC tile base %d + %d outside input of %d", b, end, len(j.in)))
 		}
 	}
 }

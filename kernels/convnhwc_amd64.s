@@ -42,20 +42,33 @@
 	VADDPS Y0, lo, lo; \
 	VADDPS Y1, hi, hi
 
-// func convKern6x16AVX2(a *[6]*float32, segs *convSeg, nseg int, b, c *float32, ldc int, bias *[16]float32, load bool)
-// For each segment {off, n} (nseg ≥ 1): n k steps reading pixel r's value at
-// a[r] + off + q (floats). Then c[r·ldc+j] += acc (load) or = acc + bias[j].
-TEXT ·convKern6x16AVX2(SB), NOSPLIT, $0-57
-	MOVQ a+0(FP), AX
-	MOVQ 0(AX), SI
-	MOVQ 8(AX), BX
-	MOVQ 16(AX), R8
-	MOVQ 24(AX), R9
-	MOVQ 32(AX), R10
-	MOVQ 40(AX), R11
-	MOVQ segs+8(FP), R13
-	MOVQ nseg+16(FP), AX
-	MOVQ b+24(FP), DI
+// func convTiles6x16AVX2(in *float32, bases *int, ntiles int, segs *convSeg, nseg int, b, c *float32, ldc int, bias *[16]float32, load bool)
+// For each of ntiles ≥ 1 tiles (pixel r of tile t at float offset
+// bases[6t+r] into in, output rows c + 6t·ldc + r·ldc): for each segment
+// {off, n} (nseg ≥ 1), n k steps reading pixel r's value at base + off + q.
+// Then c[r·ldc+j] += acc (load) or = acc + bias[j]. The tile state (bases,
+// ntiles, c) lives in the argument slots between tiles.
+TEXT ·convTiles6x16AVX2(SB), NOSPLIT, $0-73
+tile:
+	MOVQ in+0(FP), AX
+	MOVQ bases+8(FP), DX
+	MOVQ 0(DX), SI
+	LEAQ (AX)(SI*4), SI
+	MOVQ 8(DX), BX
+	LEAQ (AX)(BX*4), BX
+	MOVQ 16(DX), R8
+	LEAQ (AX)(R8*4), R8
+	MOVQ 24(DX), R9
+	LEAQ (AX)(R9*4), R9
+	MOVQ 32(DX), R10
+	LEAQ (AX)(R10*4), R10
+	MOVQ 40(DX), R11
+	LEAQ (AX)(R11*4), R11
+	ADDQ $48, DX
+	MOVQ DX, bases+8(FP)
+	MOVQ segs+24(FP), R13
+	MOVQ nseg+32(FP), AX
+	MOVQ b+40(FP), DI
 	VXORPS Y4, Y4, Y4
 	VXORPS Y5, Y5, Y5
 	VXORPS Y6, Y6, Y6
@@ -105,10 +118,10 @@ next:
 	DECQ AX
 	JNZ seg
 
-	MOVQ c+32(FP), DX
-	MOVQ ldc+40(FP), R8
+	MOVQ c+48(FP), DX
+	MOVQ ldc+56(FP), R8
 	SHLQ $2, R8
-	MOVBLZX load+56(FP), AX
+	MOVBLZX load+72(FP), AX
 	TESTL AX, AX
 	JZ nobias
 
@@ -118,11 +131,10 @@ next:
 	CADDSTORE(Y10, Y11)
 	CADDSTORE(Y12, Y13)
 	CADDSTORE(Y14, Y15)
-	VZEROUPPER
-	RET
+	JMP endtile
 
 nobias:
-	MOVQ bias+48(FP), SI
+	MOVQ bias+64(FP), SI
 	VMOVUPS (SI), Y0
 	VMOVUPS 32(SI), Y1
 	CBIAS(Y4, Y5)
@@ -137,5 +149,11 @@ nobias:
 	CSTORE(Y10, Y11)
 	CSTORE(Y12, Y13)
 	CSTORE(Y14, Y15)
+
+endtile:
+	// DX is now c + 6·ldc floats: the next tile's first row.
+	MOVQ DX, c+48(FP)
+	DECQ ntiles+16(FP)
+	JNZ tile
 	VZEROUPPER
 	RET

@@ -137,12 +137,12 @@ func TestConv2DNHWCMatchesConv2D(t *testing.T) {
 // micro-kernel, and checks that it and the assembly one (when present)
 // agree to rounding (the assembly fuses multiply and add).
 func TestConv2DNHWCGoKernel(t *testing.T) {
-	fast := convKernel6x16
+	fast := convTiles
 	r := rand.New(rand.NewPCG(33, 34))
 	for _, p := range convNHWCCases {
 		t.Run(fmt.Sprintf("%+v", p), func(t *testing.T) {
-			convKernel6x16 = convKernelGo
-			defer func() { convKernel6x16 = fast }()
+			convTiles = convTilesGo
+			defer func() { convTiles = fast }()
 			checkConvNHWC(t, r, p, true)
 
 			src := randSlice(r, p.Batch*p.InH*p.InW*p.InC)
@@ -151,7 +151,7 @@ func TestConv2DNHWCGoKernel(t *testing.T) {
 			n := p.Batch * p.OutH() * p.OutW() * p.OutC
 			goOut, asmOut := make([]float32, n), make([]float32, n)
 			Conv2DNHWC(goOut, src, p, w, bias)
-			convKernel6x16 = fast
+			convTiles = fast
 			Conv2DNHWC(asmOut, src, p, w, bias)
 			for i := range goOut {
 				if d := math.Abs(float64(goOut[i] - asmOut[i])); d > 2e-5*(1+math.Abs(float64(goOut[i]))) {
