@@ -3,6 +3,7 @@ package flava
 import (
 	"math"
 	"reflect"
+	"slices"
 	"sync"
 	"testing"
 
@@ -32,7 +33,7 @@ func requireSameBits(t *testing.T, what string, got, want map[string]*tensor.Ten
 	}
 	for name, w := range want {
 		g := got[name]
-		if g == nil || !slicesEqualShape(g.Shape, w.Shape) {
+		if g == nil || !slices.Equal(g.Shape, w.Shape) {
 			t.Fatalf("%s.%s: missing or shape differs", what, name)
 		}
 		for i := range w.Data {
@@ -42,8 +43,6 @@ func requireSameBits(t *testing.T, what string, got, want map[string]*tensor.Ten
 		}
 	}
 }
-
-func slicesEqualShape(a, b []int) bool { return reflect.DeepEqual(a, b) }
 
 // TestPackedWeightsOnAndOffGiveIdenticalOutputs runs FlavaForPreTraining's
 // forward (all three encoders, projections, ITM head) and the MLM head with
