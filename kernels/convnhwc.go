@@ -147,6 +147,22 @@ func convKernelGo(in []float32, a *[convMR]int, segs []convSeg, b, c []float32, 
 // pixels × 64 output channels of the whole batch. Steady-state calls do not
 // allocate.
 func Conv2DNHWC(dst, src []float32, p Conv2DParams, w *ConvWeights, bias []float32) {
+	conv2DNHWC(dst, src, p, w, bias, nil, 0)
+}
+
+// Conv2DNHWCAddScaled is Conv2DNHWC followed by dst = res + gain·dst (a
+// residual block's id_path(x) + post_gain·res_path(x)), applied to each
+// block of output while it is still in cache instead of as two more passes
+// over dst. The result is bit-for-bit Conv2DNHWC, then Scale(dst, gain),
+// then Add(dst, res, dst). res has dst's length and must not overlap dst.
+func Conv2DNHWCAddScaled(dst, src []float32, p Conv2DParams, w *ConvWeights, bias []float32, gain float32, res []float32) {
+	if res == nil || len(res) < p.Batch*p.OutH()*p.OutW()*p.OutC {
+		panic(fmt.Sprintf("kernels: Conv2DNHWCAddScaled %+v with res %d", p, len(res)))
+	}
+	conv2DNHWC(dst, src, p, w, bias, res, gain)
+}
+
+func conv2DNHWC(dst, src []float32, p Conv2DParams, w *ConvWeights, bias, res []float32, gain float32) {
 	if p.StrideH > 1 || p.StrideW > 1 {
 		panic(fmt.Sprintf("kernels: Conv2DNHWC supports stride 1 only, got %dx%d", p.StrideH, p.StrideW))
 	}
@@ -165,6 +181,7 @@ func Conv2DNHWC(dst, src []float32, p Conv2DParams, w *ConvWeights, bias []float
 	j := convNHWCJobPool.get()
 	defer convNHWCJobPool.put(j)
 	j.setup(dst, src, p, w, bias)
+	j.res, j.gain = res, gain
 	defer j.reset()
 
 	if j.padded != nil {
@@ -185,6 +202,8 @@ func convWeightsShape(w *ConvWeights) string {
 // convNHWCJob is one Conv2DNHWC call.
 type convNHWCJob struct {
 	dst, src, bias []float32
+	res            []float32 // Conv2DNHWCAddScaled's residual, or nil
+	gain           float32
 	in             []float32 // the padded (ReLU'd) input, or src
 	padded         *[]float32
 	p              Conv2DParams
@@ -400,6 +419,17 @@ func (j *convNHWCJob) unit(buf *convTileBuf, p0, np, pan0, pan1 int) {
 					copy(j.dst[toff+r*outC:][:ncol], tmp[r*convNR:r*convNR+ncol])
 				}
 			}
+		}
+	}
+	if j.res != nil {
+		// dst = res + gain·dst over the unit's outputs, still in L2; the
+		// same two roundings as Scale then Add.
+		c0, c1 := pan0*convNR, min(pan1*convNR, outC)
+		for r := 0; r < np; r++ {
+			o := (p0+r)*outC + c0
+			row := j.dst[o : o+c1-c0]
+			scale(row, j.gain)
+			addVec(row, j.res[o:o+c1-c0], row)
 		}
 	}
 }

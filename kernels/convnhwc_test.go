@@ -299,3 +299,41 @@ func BenchmarkConv2DNHWC(b *testing.B) {
 		})
 	}
 }
+
+// TestConv2DNHWCAddScaledMatchesPasses checks the fused residual epilogue
+// bit for bit against Conv2DNHWC, Scale and Add.
+func TestConv2DNHWCAddScaledMatchesPasses(t *testing.T) {
+	r := rand.New(rand.NewPCG(41, 42))
+	for _, th := range []int{1, 2} {
+		prev := SetThreads(th)
+		for _, p := range convNHWCCases {
+			n := p.Batch * p.OutH() * p.OutW() * p.OutC
+			src := convInput(r, p.Batch*p.InH*p.InW*p.InC, true)
+			w := PackConvWeights(randSlice(r, p.OutC*p.InC*p.KH*p.KW), p)
+			bias := randSlice(r, p.OutC)
+			res := randSlice(r, n)
+			const gain = 1.0 / 64
+			want := make([]float32, n)
+			Conv2DNHWC(want, src, p, w, bias)
+			Scale(want, gain)
+			Add(want, res, want)
+			const guard = 5
+			buf := make([]float32, n+2*guard)
+			for i := range buf {
+				buf[i] = -3
+			}
+			Conv2DNHWCAddScaled(buf[guard:guard+n], src, p, w, bias, gain, res)
+			for i := range guard {
+				if buf[i] != -3 || buf[len(buf)-1-i] != -3 {
+					t.Fatalf("threads=%d %+v: guard band overwritten", th, p)
+				}
+			}
+			for i, v := range buf[guard : guard+n] {
+				if math.Float32bits(v) != math.Float32bits(want[i]) && !(v != v && want[i] != want[i]) {
+					t.Fatalf("threads=%d %+v [%d]: fused %v, passes %v", th, p, i, v, want[i])
+				}
+			}
+		}
+		SetThreads(prev)
+	}
+}
