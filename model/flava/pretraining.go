@@ -108,8 +108,20 @@ func NewForPreTraining(cfg Config) (*ForPreTraining, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &ForPreTraining{Flava: fl, Config: cfg}
 	ic, tc := cfg.ImageConfig, cfg.TextConfig
+	// The ITM head pools the multimodal states with a hidden_size square
+	// layer and the MMM heads read them with the image and text heads'
+	// sizes (as in transformers, which fails at run time otherwise).
+	mh := cfg.MultimodalConfig.HiddenSize
+	for _, f := range []struct {
+		name string
+		v    int
+	}{{"hidden_size", cfg.HiddenSize}, {"image_config.hidden_size", ic.HiddenSize}, {"text_config.hidden_size", tc.HiddenSize}} {
+		if f.v != mh {
+			return nil, fieldErr("", f.name, "= %d, FlavaForPreTraining needs it equal to multimodal_config.hidden_size (%d): its ITM and MMM heads read the multimodal states", f.v, mh)
+		}
+	}
+	m := &ForPreTraining{Flava: fl, Config: cfg}
 	for _, h := range []struct {
 		dst           **MaskedPredictionHead
 		hidden, vocab int

@@ -300,3 +300,25 @@ func TestPretrainingInputErrors(t *testing.T) {
 		t.Errorf("no codebook: err = %v, want ErrInput", err)
 	}
 }
+
+func TestNewForPreTrainingRejectsMismatchedHiddenSizes(t *testing.T) {
+	for _, tc := range []struct {
+		field string
+		edit  func(c *Config)
+	}{
+		{"hidden_size", func(c *Config) { c.HiddenSize = 48 }},
+		{"image_config.hidden_size", func(c *Config) { c.ImageConfig.HiddenSize = 48 }},
+		{"text_config.hidden_size", func(c *Config) { c.TextConfig.HiddenSize = 48 }},
+	} {
+		cfg := tinyConfig()
+		cfg.HiddenSize = 16
+		if _, err := NewForPreTraining(cfg); err != nil {
+			t.Fatalf("matching sizes: %v", err)
+		}
+		tc.edit(&cfg)
+		_, err := NewForPreTraining(cfg)
+		if !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), tc.field) {
+			t.Errorf("%s = 48 with multimodal 16: err %v, want ErrConfig naming the field", tc.field, err)
+		}
+	}
+}
