@@ -78,6 +78,7 @@ type codebookScratch struct {
 // input and output, h and t hold the residual path.
 type codebookBufs struct {
 	x, y, h, t, logits []float32
+	id                 []float32 // id_path's output where it is a convolution
 	px                 []float32 // the image transposed to H×W×C
 }
 
@@ -215,34 +216,41 @@ func (cb *ImageCodebook) image(b *codebookBufs, packed map[*CodebookConv2d]*kern
 // dst = id_path(x) + post_gain·res_path(x), res_path being
 // ReLU → conv_1 → ReLU → conv_2 → ReLU → conv_3 → ReLU → conv_4. Each ReLU is
 // fused into the next convolution's input read (Conv2DParams.ReLUInput), so
-// x is not changed and no feature map takes an extra pass.
+// x is not changed, and the scale and residual sum into conv_4's output
+// (kernels.Conv2DNHWCAddScaled, bit-identical to the separate passes), so
+// no feature map takes an extra pass.
 func (blk *CodebookBlock) intoNHWC(packed map[*CodebookConv2d]*kernels.ConvWeights, b *codebookBufs, dst, x []float32, h, w int) {
 	r := blk.ResPath
 	hid := r.Conv1.Out
 	t := grow(&b.t, hid*h*w)
-	u := grow(&b.h, max(hid, r.Conv4.Out)*h*w)[:hid*h*w]
+	u := grow(&b.h, hid*h*w)
+	id := x
+	if blk.IDPath != nil {
+		id = grow(&b.id, blk.IDPath.Out*h*w)
+		blk.IDPath.intoNHWC(packed, id, x, h, w, false)
+	}
 	r.Conv1.intoNHWC(packed, u, x, h, w, true)
 	r.Conv2.intoNHWC(packed, t, u, h, w, true)
 	r.Conv3.intoNHWC(packed, u, t, h, w, true)
-	r.Conv4.intoNHWC(packed, dst, u, h, w, true)
-	kernels.Scale(dst, blk.PostGain)
-	id := x
-	if blk.IDPath != nil {
-		id = grow(&b.h, max(hid, r.Conv4.Out)*h*w)[:blk.IDPath.Out*h*w]
-		blk.IDPath.intoNHWC(packed, id, x, h, w, false)
-	}
-	kernels.Add(dst, id, dst)
+	c := r.Conv4
+	p := c.params(h, w, true)
+	kernels.Conv2DNHWCAddScaled(dst[:c.Out*p.OutH()*p.OutW()], u, p, packed[c], c.Bias.Data, blk.PostGain, id)
 }
 
 // intoNHWC convolves one h×w×In image x (ReLU(x) when relu is set; x is not
 // changed) into dst (h'×w'×Out).
 func (c *CodebookConv2d) intoNHWC(packed map[*CodebookConv2d]*kernels.ConvWeights, dst, x []float32, h, w int, relu bool) {
-	p := kernels.Conv2DParams{
+	p := c.params(h, w, relu)
+	kernels.Conv2DNHWC(dst[:c.Out*p.OutH()*p.OutW()], x, p, packed[c], c.Bias.Data)
+}
+
+// params describes c over one h×w image (ReLU of the input when relu).
+func (c *CodebookConv2d) params(h, w int, relu bool) kernels.Conv2DParams {
+	return kernels.Conv2DParams{
 		Batch: 1, InC: c.In, InH: h, InW: w,
 		OutC: c.Out, KH: c.Kernel, KW: c.Kernel, PadH: c.Padding, PadW: c.Padding,
 		ReLUInput: relu,
 	}
-	kernels.Conv2DNHWC(dst[:c.Out*p.OutH()*p.OutW()], x, p, packed[c], c.Bias.Data)
 }
 
 // argmaxRows writes into dst the argmax of each of len(dst) rows of c
