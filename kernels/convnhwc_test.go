@@ -17,9 +17,10 @@ var convNHWCCases = []Conv2DParams{
 	{Batch: 2, InC: 300, InH: 6, InW: 7, OutC: 40, KH: 3, KW: 3, PadH: 1, PadW: 1, ReLUInput: true}, // chunks split taps
 	{Batch: 2, InC: 6, InH: 9, InW: 8, OutC: 9, KH: 3, KW: 3},                                       // no padding, no ReLU: src read directly
 	{Batch: 1, InC: 4, InH: 8, InW: 9, OutC: 18, KH: 2, KW: 3, PadH: 2, PadW: 1},
-	{Batch: 2, InC: 8, InH: 20, InW: 19, OutC: 70, KH: 3, KW: 3, PadH: 1, PadW: 1, ReLUInput: true}, // several pixel blocks
-	{Batch: 1, InC: 2, InH: 3, InW: 2, OutC: 3, KH: 5, KW: 7, PadH: 2, PadW: 3},                     // kernel wider than the image
-	{Batch: 1, InC: 64, InH: 1, InW: 1, OutC: 5, KH: 1, KW: 1},                                      // one pixel
+	{Batch: 2, InC: 8, InH: 20, InW: 19, OutC: 70, KH: 3, KW: 3, PadH: 1, PadW: 1, ReLUInput: true},   // several pixel blocks
+	{Batch: 1, InC: 2, InH: 3, InW: 2, OutC: 3, KH: 5, KW: 7, PadH: 2, PadW: 3},                       // kernel wider than the image
+	{Batch: 1, InC: 64, InH: 1, InW: 1, OutC: 5, KH: 1, KW: 1},                                        // one pixel
+	{Batch: 2, InC: 72, InH: 16, InW: 17, OutC: 200, KH: 3, KW: 3, PadH: 1, PadW: 1, ReLUInput: true}, // weights > 512 KiB: 240-pixel blocks
 }
 
 // convInput returns NCHW input with negatives, NaN, −0 and +0 sprinkled in
