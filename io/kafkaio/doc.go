@@ -11,7 +11,13 @@
 // tracker whose end estimator asks the broker for the high watermark), the
 // DoFn checkpoints with sdf.ResumeProcessingIn when it has caught up, and a
 // watermark estimator fed from record timestamps advances to now minus
-// ReadConfig.IdleLag while a partition is idle. With ReadConfig.CommitOffsets
+// ReadConfig.IdleLag while a partition is idle. The partitions of one Read
+// that run in the same worker process never report a watermark ahead of each
+// other's: Beam's prism runner takes an SDF stage's watermark from the last
+// finished bundle alone, and without this an idle partition's watermark
+// would close event-time windows on records another partition is still
+// delivering (watermarks.go explains it; distributed runners are unaffected
+// beyond a watermark that may trail by one bundle). With ReadConfig.CommitOffsets
 // the consumer group offsets are committed from a bundle finalization
 // callback, i.e. only after the runner has made the bundle's output durable.
 //

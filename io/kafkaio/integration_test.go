@@ -34,7 +34,7 @@ func TestRealBrokerUnboundedKeepsUpWithProducer(t *testing.T) {
 // then requires every record exactly once.
 func testUnboundedKeepsUp(t *testing.T, brokers []string, topic string, d time.Duration) {
 	var produced atomic.Int64
-	name := t.Name()
+	name := t.Name() + "/" + topic // unique per run: -count=N reuses t.Name()
 	start := time.Now()
 	runUnbounded(t, ReadConfig{ConnConfig: ConnConfig{Brokers: brokers}, Topics: []string{topic}, ResumeDelay: 200 * time.Millisecond},
 		name,
@@ -120,7 +120,7 @@ func TestRealBrokerRestartLosesNoRecord(t *testing.T) {
 	createTopic(t, brokers, topic, 2)
 	const half = 500
 	produce(t, brokers, topic, 0, half, 1024)
-	name := t.Name()
+	name := t.Name() + "/" + topic // unique per run: -count=N reuses t.Name()
 	start := time.Now()
 	runUnbounded(t, ReadConfig{ConnConfig: ConnConfig{Brokers: brokers}, Topics: []string{topic}, ResumeDelay: 200 * time.Millisecond},
 		name,

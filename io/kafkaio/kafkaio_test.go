@@ -301,16 +301,17 @@ func TestUnboundedReadFake(t *testing.T) {
 	topic := uniqueTopic("unb")
 	brokers := fakeBrokers(t, 3, topic)
 	produce(t, brokers, topic, 0, 100, 10)
+	name := t.Name() + "/" + topic // unique per run: -count=N reuses t.Name()
 	const n = 300
 	runUnbounded(t, ReadConfig{ConnConfig: ConnConfig{Brokers: brokers}, Topics: []string{topic}, ResumeDelay: 100 * time.Millisecond},
-		t.Name(),
+		name,
 		func() {
 			time.Sleep(time.Second)
 			produce(t, brokers, topic, 100, n, 10)
 		},
-		func() bool { return len(collectedKeys(t.Name())) >= n },
+		func() bool { return len(collectedKeys(name)) >= n },
 		60*time.Second)
-	missing, dups := lossAndDuplicates(collectedKeys(t.Name()), n)
+	missing, dups := lossAndDuplicates(collectedKeys(name), n)
 	if len(missing) > 0 {
 		t.Errorf("%d of %d records missing, first %v", len(missing), n, missing[0])
 	}
@@ -344,7 +345,7 @@ func TestUnboundedWatermarkFiresWindows(t *testing.T) {
 	topic := uniqueTopic("wm")
 	brokers := fakeBrokers(t, 2, topic)
 	produce(t, brokers, topic, 0, 50, 10)
-	name := t.Name()
+	name := t.Name() + "/" + topic // unique per run: -count=N reuses t.Name()
 	count := func() int64 {
 		v, ok := fired.Load(name)
 		if !ok {

@@ -60,9 +60,10 @@ func Read(s beam.Scope, cfg ReadConfig) beam.PCollection {
 	}
 	cfg = cfg.withDefaults()
 	imp := beam.Impulse(s)
-	parts := beam.ParDo(s, &listPartitionsFn{Cfg: cfg}, imp)
+	inst := newReadInstance()
+	parts := beam.ParDo(s, &listPartitionsFn{Cfg: cfg, Instance: inst}, imp)
 	if cfg.Unbounded {
-		return beam.ParDo(s, &unboundedReadFn{readFn{Cfg: cfg}}, parts)
+		return beam.ParDo(s, &unboundedReadFn{readFn{Cfg: cfg, Instance: inst}}, parts)
 	}
 	return beam.ParDo(s, &boundedReadFn{readFn{Cfg: cfg}}, parts)
 }
@@ -71,6 +72,8 @@ func Read(s beam.Scope, cfg ReadConfig) beam.PCollection {
 // with start and end offsets resolved once, at pipeline start.
 type listPartitionsFn struct {
 	Cfg ReadConfig
+	// Instance names the Read transform (see watermarks.go).
+	Instance string
 }
 
 func (fn *listPartitionsFn) ProcessElement(ctx context.Context, _ []byte, emit func(PartitionRange)) error {
@@ -92,6 +95,13 @@ func (fn *listPartitionsFn) ProcessElement(ctx context.Context, _ []byte, emit f
 	}
 	if err != nil {
 		return err
+	}
+	if fn.Cfg.Unbounded {
+		tps := make([]topicPartition, len(ranges))
+		for i, r := range ranges {
+			tps[i] = topicPartition{r.Topic, r.Partition}
+		}
+		sharedWatermarks.seed(fn.Instance, tps, time.Now())
 	}
 	for _, r := range ranges {
 		log.Infof(ctx, "kafkaio: reading %s/%d offsets [%d, %d)", r.Topic, r.Partition, r.Start, r.End)
@@ -275,6 +285,8 @@ func committedOffsets(ctx context.Context, client *kafka.Client, group string, r
 // sdf.ProcessContinuation always produces an unbounded PCollection.
 type readFn struct {
 	Cfg ReadConfig
+	// Instance names the Read transform (see watermarks.go).
+	Instance string
 
 	client    *kafka.Client
 	transport *kafka.Transport
@@ -379,6 +391,9 @@ func (fn *readFn) read(ctx context.Context, we *watermarkEstimator, bf beam.Bund
 	}()
 
 	for {
+		if we.shared != nil {
+			we.shared.touch()
+		}
 		if err := ctx.Err(); err != nil {
 			if unbounded {
 				return outcomeCanceled, nil
@@ -628,6 +643,9 @@ type unboundedReadFn struct {
 
 func (fn *unboundedReadFn) ProcessElement(ctx context.Context, we *watermarkEstimator, bf beam.BundleFinalization,
 	rt *sdf.LockRTracker, p PartitionRange, emit func(beam.EventTime, Record)) (sdf.ProcessContinuation, error) {
+	we.shared = &sharedWatermark{reg: sharedWatermarks, read: fn.Instance,
+		tp: topicPartition{p.Topic, p.Partition}, staleAfter: fn.Cfg.staleAfter()}
+	we.shared.start(we.state)
 	out, err := fn.read(ctx, we, bf, rt, p, emit)
 	if err != nil {
 		return sdf.StopProcessing(), err

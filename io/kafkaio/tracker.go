@@ -101,10 +101,19 @@ func (e *endEstimator) Estimate() int64 {
 // idle.
 type watermarkEstimator struct {
 	state int64
+
+	// shared, set by an unbounded read, makes CurrentWatermark report at
+	// most the watermark of the Read's other partitions in this process
+	// (see watermarks.go); state stays this partition's own.
+	shared *sharedWatermark
 }
 
 func (e *watermarkEstimator) CurrentWatermark() time.Time {
-	return time.UnixMilli(e.state)
+	ms := e.state
+	if e.shared != nil {
+		ms = e.shared.report(ms)
+	}
+	return time.UnixMilli(ms)
 }
 
 func (e *watermarkEstimator) ObserveTimestamp(t time.Time) {
