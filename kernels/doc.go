@@ -14,6 +14,14 @@
 // of a generator dependency; it is a few hundred lines with one macro per
 // inner step.
 //
+// Weights that never change are packed once, not per call: PackWeights lays a
+// PyTorch Linear weight out as Sgemm's B panels (SgemmPacked, LinearPacked:
+// bit-identical to Sgemm with transB), and PackConvWeights lays a convolution
+// weight out for Conv2DNHWC, a direct stride-1 NHWC convolution whose 6-pixel
+// × 16-channel micro-kernel reads the pixels straight from a zero-padded copy
+// of the input (no im2col). The packed copies cost as much memory as the
+// weights themselves; the model package says how much per model.
+//
 // Pure Go is always available: the build tag purego, any non-amd64
 // architecture, or a CPU without AVX2/FMA (detected at run time with
 // golang.org/x/sys/cpu) selects the portable micro-kernel and the float64

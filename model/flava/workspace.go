@@ -19,7 +19,9 @@ import (
 // scratch across calls; the free list holds at most as many workspaces as
 // were ever in use at once. Sizes for flava-full at batch 8: image encoder
 // 53 MB, text encoder (77 tokens) 19 MB, multimodal encoder 68 MB, codebook
-// (112×112) 58 MB per image in flight (one per kernel thread).
+// (112×112) about 55 MB per image in flight (one per kernel thread; NHWC
+// feature maps, the id path and the logits), plus the kernels' zero-padded
+// copy of a convolution's input (up to 13 MB per convolution in flight).
 //
 // Outputs of ForwardInto never point into a Workspace: its buffers are
 // overwritten by the next call that uses it.
