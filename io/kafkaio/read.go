@@ -101,7 +101,7 @@ func (fn *listPartitionsFn) ProcessElement(ctx context.Context, _ []byte, emit f
 		for i, r := range ranges {
 			tps[i] = topicPartition{r.Topic, r.Partition}
 		}
-		sharedWatermarks.seed(fn.Instance, tps, time.Now())
+		sharedWatermarks.seed(fn.Instance, tps, time.Now(), fn.Cfg.staleAfter())
 	}
 	for _, r := range ranges {
 		log.Infof(ctx, "kafkaio: reading %s/%d offsets [%d, %d)", r.Topic, r.Partition, r.Start, r.End)

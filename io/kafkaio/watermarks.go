@@ -66,10 +66,22 @@ func newReadInstance() string {
 
 // seed records partitions about to be read at the minimum watermark, unless
 // they are already known: until their first bundle reports, they hold the
-// others back.
-func (r *wmRegistry) seed(read string, tps []topicPartition, now time.Time) {
+// others back. It also forgets entries of Reads that stopped reporting (a
+// finished pipeline's) so that the registry does not grow in a long-lived
+// worker process.
+func (r *wmRegistry) seed(read string, tps []topicPartition, now time.Time, staleAfter time.Duration) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	for id, m := range r.reads {
+		for tp, e := range m {
+			if now.Sub(e.at) > staleAfter {
+				delete(m, tp)
+			}
+		}
+		if len(m) == 0 {
+			delete(r.reads, id)
+		}
+	}
 	m := r.reads[read]
 	if m == nil {
 		m = map[topicPartition]wmEntry{}

@@ -12,7 +12,7 @@ func TestSharedWatermarksHoldSiblings(t *testing.T) {
 	reg := &wmRegistry{reads: map[string]map[topicPartition]wmEntry{}}
 	p0, p1, p2 := topicPartition{"t", 0}, topicPartition{"t", 1}, topicPartition{"t", 2}
 	now := time.Now()
-	reg.seed("r", []topicPartition{p0, p1}, now)
+	reg.seed("r", []topicPartition{p0, p1}, now, time.Minute)
 	s0 := &sharedWatermark{reg: reg, read: "r", tp: p0, staleAfter: time.Minute}
 	s1 := &sharedWatermark{reg: reg, read: "r", tp: p1, staleAfter: time.Minute}
 
@@ -48,7 +48,7 @@ func TestSharedWatermarksForgetStaleEntries(t *testing.T) {
 	reg := &wmRegistry{reads: map[string]map[topicPartition]wmEntry{}}
 	p0, p1 := topicPartition{"t", 0}, topicPartition{"t", 1}
 	old := time.Now().Add(-time.Hour)
-	reg.seed("r", []topicPartition{p1}, old) // seeded by a lister, never read here
+	reg.seed("r", []topicPartition{p1}, old, time.Minute) // seeded by a lister, never read here
 	s0 := &sharedWatermark{reg: reg, read: "r", tp: p0, staleAfter: time.Minute}
 	s0.start(100)
 	if got := s0.report(5000); got != 5000 {
@@ -65,5 +65,11 @@ func TestSharedWatermarksForgetStaleEntries(t *testing.T) {
 	}
 	if got := reg.minOthers("none", p0, time.Now(), time.Minute); got != math.MaxInt64 {
 		t.Fatalf("unknown Read: %d", got)
+	}
+	// A new Read's seed forgets the stale entries of finished ones.
+	reg.update("done", p0, 1, old)
+	reg.seed("next", []topicPartition{p0}, time.Now(), time.Minute)
+	if _, ok := reg.reads["done"]; ok {
+		t.Fatal("a finished Read's stale entries survived the next seed")
 	}
 }
