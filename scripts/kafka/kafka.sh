@@ -207,7 +207,8 @@ probe() {
 }
 
 start() {
-	if running_pid >/dev/null; then
+	local pid
+	if pid="$(running_pid)"; then
 		probe && { echo "127.0.0.1:${PORT}"; return 0; }
 		say "broker process $(cat "$PIDFILE") exists but does not answer yet; waiting"
 	else
@@ -224,11 +225,17 @@ start() {
 			-Dlog4j2.configurationFile="$STATE/log4j2.properties" \
 			-cp "$CACHE/libs/*" kafka.Kafka "$STATE/server.properties" \
 			>>"$LOGFILE" 2>&1 </dev/null &
-		echo $! >"$PIDFILE"
+		pid=$!
+		echo "$pid" >"$PIDFILE"
 	fi
 	local deadline=$((SECONDS + START_TIMEOUT))
 	while ((SECONDS < deadline)); do
-		if ! running_pid >/dev/null; then
+		# The pid is the one just started (or checked by running_pid above):
+		# only ask whether it is alive. running_pid's command-line check
+		# would fail until the background subshell has exec'd the JVM, and
+		# on a busy machine that is how a healthy start was reported as
+		# "exited during start" with an empty log.
+		if ! kill -0 "$pid" 2>/dev/null; then
 			tail -n 40 "$LOGFILE" >&2 || true
 			die "broker exited during start; log: $LOGFILE"
 		fi
