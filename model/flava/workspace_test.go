@@ -258,3 +258,26 @@ func TestImageEmbeddingsGEMMMatchesConv(t *testing.T) {
 		}
 	}
 }
+
+// argmaxPlanes (the reference for the NCHW logits ForwardInto returns)
+// writes into dst (hw values) the argmax over c planes of hw
+// values each (first maximum on ties; NaN counts as the maximum, as in
+// torch.argmax).
+func argmaxPlanes(dst []int64, planes []float32, c, hw int) {
+	for p := 0; p < hw; p++ {
+		best, at := planes[p], 0
+		if best == best {
+			for ch := 1; ch < c; ch++ {
+				v := planes[ch*hw+p]
+				if v != v {
+					at = ch
+					break
+				}
+				if v > best {
+					best, at = v, ch
+				}
+			}
+		}
+		dst[p] = int64(at)
+	}
+}
