@@ -16,6 +16,15 @@
 #   FLAVABEAM_FLINK_CACHE    jar cache (default $HOME/.cache/flavabeam/flink)
 #   FLAVABEAM_FLINK_PORT     job port (default 8099; artifact port = job port - 1, expansion = job port - 2)
 #   FLAVABEAM_FLINK_TIMEOUT  seconds to wait for the job server to listen (default 180)
+#   FLAVABEAM_FLINK_FALLBACK runner artifact used when no job-server jar can be fetched
+#                            (default org.apache.beam:beam-runners-flink-1.16:2.50.0, the
+#                            newest this machine's Maven mirror serves; "none" disables)
+#
+# The job server is Beam's shaded beam-runners-flink-<flink>-job-server jar when
+# Maven can fetch one. Where it cannot (this project's machine serves none), the
+# script resolves the plain runner artifact with its dependencies and starts the
+# same job server (org.apache.beam.runners.flink.FlinkJobServerDriver) from that
+# class path. The Go SDK talks to it over Beam's portable job API.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -47,16 +56,57 @@ for fv in ${FLAVABEAM_FLINK_VERSION:-2.0 1.20 1.19 1.18 1.17}; do
   if JAR="$(fetch_jar "$fv")"; then FLINK_VERSION="$fv"; break; fi
   JAR=""
 done
-if [ -z "$JAR" ]; then
-  log "FAILED: no beam-runners-flink-*-job-server:${BEAM_VERSION} jar could be fetched (logs in $STATE)"
-  exit 1
+# fallback_classpath ARTIFACT: resolve group:artifact:version with its
+# dependencies into the local Maven repository and print the class path.
+fallback_classpath() {
+  local art="$1" dir="$CACHE/fallback-${1//[:]/_}"
+  local g="${art%%:*}" rest="${art#*:}"
+  local a="${rest%%:*}" v="${rest#*:}"
+  mkdir -p "$dir"
+  if [ ! -s "$dir/classpath.txt" ]; then
+    cat >"$dir/pom.xml" <<POM
+<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>local.flavabeam</groupId><artifactId>flink-job-server</artifactId><version>1</version>
+  <dependencies><dependency><groupId>$g</groupId><artifactId>$a</artifactId><version>$v</version></dependency></dependencies>
+</project>
+POM
+    log "resolving $art and its dependencies with Maven"
+    if ! (cd "$dir" && mvn -q -B dependency:build-classpath -Dmdep.outputFile=cp.txt >"$STATE/mvn-fallback.log" 2>&1); then
+      log "  not available: $(tail -n 3 "$STATE/mvn-fallback.log")"
+      return 1
+    fi
+    # build-classpath lists the dependencies only: add the artifact's own
+    # jar, from the local repository the listed ones live in.
+    local repo
+    repo="$(tr ':' '\n' <"$dir/cp.txt" | grep -m1 '/org/apache/beam/' | sed 's#/org/apache/beam/.*##')"
+    [ -s "$repo/${g//.//}/$a/$v/$a-$v.jar" ] || { log "  $a-$v.jar not found under $repo"; return 1; }
+    echo "$repo/${g//.//}/$a/$v/$a-$v.jar:$(cat "$dir/cp.txt")" >"$dir/classpath.txt"
+  fi
+  cat "$dir/classpath.txt"
+}
+
+JOB_SERVER=()
+if [ -n "$JAR" ]; then
+  JOB_SERVER=(java -jar "$JAR")
+  log "job server: $JAR (Flink $FLINK_VERSION, Beam $BEAM_VERSION)"
+else
+  FALLBACK="${FLAVABEAM_FLINK_FALLBACK:-org.apache.beam:beam-runners-flink-1.16:2.50.0}"
+  log "no beam-runners-flink-*-job-server:${BEAM_VERSION} jar could be fetched; trying $FALLBACK"
+  if [ "$FALLBACK" = none ] || ! CP="$(fallback_classpath "$FALLBACK")"; then
+    log "FAILED: no Flink job server available (logs in $STATE)"
+    exit 1
+  fi
+  JOB_SERVER=(java -cp "$CP" org.apache.beam.runners.flink.FlinkJobServerDriver --flink-master="[local]")
+  FLINK_VERSION="${FALLBACK#*beam-runners-flink-}"; FLINK_VERSION="${FLINK_VERSION%%:*}"
+  BEAM_VERSION="${FALLBACK##*:}"
+  log "job server: FlinkJobServerDriver from $FALLBACK's class path (Flink $FLINK_VERSION, Beam $BEAM_VERSION)"
 fi
-log "job server: $JAR (Flink $FLINK_VERSION, Beam $BEAM_VERSION)"
 
 log "building flavabeam"
 CGO_ENABLED=0 go build -o "$STATE/flavabeam" ./cmd/flavabeam
 
-java -jar "$JAR" --job-port "$PORT" --artifact-port "$((PORT - 1))" --expansion-port "$((PORT - 2))" \
+"${JOB_SERVER[@]}" --job-port "$PORT" --artifact-port "$((PORT - 1))" --expansion-port "$((PORT - 2))" \
   >"$STATE/jobserver.log" 2>&1 &
 JS_PID=$!
 stop_job_server() {
