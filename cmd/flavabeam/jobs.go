@@ -327,7 +327,7 @@ func progressLine(p pipelines.Progress, total int64, elapsed time.Duration) stri
 			eta := time.Duration(float64(total-done) / rate * float64(time.Second))
 			fmt.Fprintf(&b, ", ETA %s", eta.Round(time.Second))
 		} else {
-			b.WriteString(", ETA unknown (loading the model)")
+			b.WriteString(", ETA unknown (nothing done yet: the job is starting or loading the model)")
 		}
 	}
 	return b.String()

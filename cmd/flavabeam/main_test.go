@@ -137,6 +137,9 @@ func TestProgressLine(t *testing.T) {
 	if got := progressLine(pipelines.Progress{}, 0, time.Second); got != "progress: 0 records, 0 out, 0 dead-lettered, 0.0 records/s" {
 		t.Errorf("unknown-total progress line %q", got)
 	}
+	if got := progressLine(pipelines.Progress{}, 24, time.Second); !strings.HasSuffix(got, "ETA unknown (nothing done yet: the job is starting or loading the model)") {
+		t.Errorf("nothing-done progress line %q", got)
+	}
 }
 
 // TestInspectEveryFixture runs inspect on every fixture model directory and
