@@ -26,7 +26,7 @@ import (
 // codebookPacked holds the codebook's convolution weights packed for
 // kernels.Conv2DNHWC, built on the first fast-path call (sync.Once, so
 // concurrent first callers wait for one packing). The packed copies take as
-// much memory again as the codebook's convolution weights (~214 MB for
+// much memory again as the codebook's convolution weights (~215 MB for
 // flava-image-codebook, float32); the weights must not change after the
 // first call.
 type codebookPacked struct {
