@@ -5,8 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"math"
 	"os"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strings"
 )
 
 // ErrConfig is wrapped by every configuration error (bad JSON, bad field).
@@ -152,20 +157,127 @@ type Config struct {
 	// IgnoreOrientation skips the EXIF orientation transpose. Default false:
 	// orientation is applied, as transformers does for an image it loads from
 	// a path or URL. Set it to match transformers given an already opened
-	// PIL image (no transpose). Not an HF key.
+	// PIL image (no transpose); Input pil and pil-rgb imply it. Not an HF key.
 	IgnoreOrientation bool `json:"-"`
+	// Backend is the Hugging Face stack reproduced bit for bit. Default
+	// (zero) BackendTorchvision, what transformers 5 gives when torchvision
+	// is installed. Not stored by transformers: set it from the stack the
+	// numbers must match (CLI --image-backend).
+	Backend Backend `json:"-"`
+	// Input is what the Hugging Face user hands the processor (a path, or
+	// an opened PIL image with or without do_convert_rgb), which decides
+	// EXIF and alpha handling. Default (zero) InputPath. Not an HF key.
+	Input InputKind `json:"-"`
+
+	// UnknownKeys lists the JSON keys of the loaded file that this package
+	// does not read, sorted (informational keys such as
+	// image_processor_type are not listed). Callers report them; set by
+	// ParseConfig and LoadDir, ignored otherwise.
+	UnknownKeys []string `json:"-"`
 }
 
-// ParseConfig decodes a preprocessor_config.json and validates it.
+// informationalKeys are keys transformers writes that carry no setting.
+var informationalKeys = map[string]bool{
+	"image_processor_type": true, "processor_class": true, "feature_extractor_type": true,
+	"_processor_class": true, "auto_map": true, "transformers_version": true,
+	// do_convert_rgb is what InputKind pil-rgb expresses per record.
+	"do_convert_rgb": true,
+}
+
+// knownKeys are the JSON names of Config's fields.
+var knownKeys = func() map[string]bool {
+	m := map[string]bool{}
+	t := reflect.TypeOf(Config{})
+	for i := 0; i < t.NumField(); i++ {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		if name != "" && name != "-" {
+			m[name] = true
+		}
+	}
+	return m
+}()
+
+// unknownKeys returns the keys of a JSON object that neither Config nor
+// informationalKeys name, sorted.
+func unknownKeys(data []byte) []string {
+	var raw map[string]json.RawMessage
+	if json.Unmarshal(data, &raw) != nil {
+		return nil
+	}
+	var out []string
+	for k := range raw {
+		if !knownKeys[k] && !informationalKeys[k] {
+			out = append(out, k)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// ParseConfig decodes the image settings of a preprocessor_config.json
+// (transformers 4) or a processor_config.json (transformers 5, settings
+// nested under "image_processor") and validates them. Keys it does not read
+// are listed in UnknownKeys.
 func ParseConfig(data []byte) (Config, error) {
+	var outer map[string]json.RawMessage
+	if err := json.Unmarshal(data, &outer); err != nil {
+		return Config{}, fmt.Errorf("%w: %v", ErrConfig, err)
+	}
+	if nested, ok := outer["image_processor"]; ok {
+		data = nested
+	}
 	var c Config
 	if err := json.Unmarshal(data, &c); err != nil {
 		return Config{}, fmt.Errorf("%w: %v", ErrConfig, err)
 	}
+	c.UnknownKeys = unknownKeys(data)
 	if err := c.Validate(); err != nil {
 		return Config{}, err
 	}
 	return c, nil
+}
+
+// Files a model folder may keep its image settings in, in the order LoadDir
+// prefers them.
+const (
+	// ProcessorConfigFile is what transformers 5's
+	// FlavaProcessor.save_pretrained writes: every sub-processor's
+	// settings in one file, the image ones under "image_processor".
+	ProcessorConfigFile = "processor_config.json"
+	// PreprocessorConfigFile is transformers 4's (and
+	// ImageProcessor.save_pretrained's) flat file.
+	PreprocessorConfigFile = "preprocessor_config.json"
+)
+
+// ErrNoConfig is wrapped by LoadDir when a folder has neither file.
+var ErrNoConfig = errors.New("imageproc: no image processor settings")
+
+// LoadDir reads the image settings of a Hugging Face model folder. When
+// processor_config.json holds an "image_processor" object it wins: that is
+// the file a transformers 5 save writes, and a preprocessor_config.json
+// beside it is left from an older save. Otherwise preprocessor_config.json
+// is read. It returns the file it used; with neither file the error wraps
+// ErrNoConfig (callers choose the default Config).
+func LoadDir(dir string) (Config, string, error) {
+	p5 := filepath.Join(dir, ProcessorConfigFile)
+	if b, err := os.ReadFile(p5); err == nil {
+		var outer map[string]json.RawMessage
+		if json.Unmarshal(b, &outer) == nil && outer["image_processor"] != nil {
+			c, err := ParseConfig(b)
+			if err != nil {
+				return Config{}, p5, fmt.Errorf("%s: %w", p5, err)
+			}
+			return c, p5, nil
+		}
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return Config{}, p5, fmt.Errorf("imageproc: %w", err)
+	}
+	p4 := filepath.Join(dir, PreprocessorConfigFile)
+	if _, err := os.Stat(p4); errors.Is(err, fs.ErrNotExist) {
+		return Config{}, "", fmt.Errorf("%w in %s (neither %s with an image_processor entry nor %s)", ErrNoConfig, dir, ProcessorConfigFile, PreprocessorConfigFile)
+	}
+	c, err := LoadConfig(p4)
+	return c, p4, err
 }
 
 // LoadConfig reads and parses a preprocessor_config.json file.
@@ -245,6 +357,20 @@ func (c Config) Validate() error {
 	if r := c.MaskGroupMaxAspectRatio; r != nil && (*r < 0 || math.IsNaN(*r) || math.IsInf(*r, 0)) {
 		return fmt.Errorf("%w: mask_group_max_aspect_ratio = %v, want > 0", ErrConfig, *r)
 	}
+	if !c.Backend.Valid() {
+		return fmt.Errorf("%w: Backend = %q, want torchvision, pil or pil-legacy", ErrConfig, string(c.Backend))
+	}
+	if !c.Input.Valid() {
+		return fmt.Errorf("%w: Input = %q, want path, pil-rgb or pil", ErrConfig, string(c.Input))
+	}
+	for _, f := range []struct {
+		name string
+		v    Filter
+	}{{"resample", s.pixel.filter}, {"codebook_resample", s.codebook.filter}} {
+		if !c.Backend.SupportsFilter(f.v) {
+			return fmt.Errorf("%w: %s = %s is not reproduced for the %s backend (torch's antialiased kernel has BILINEAR, BICUBIC and LANCZOS only); use the pil backend", ErrConfig, f.name, f.v, c.Backend)
+		}
+	}
 	if c.MaxPixels < 0 {
 		return fmt.Errorf("%w: MaxPixels = %d, want >= 0 (0: %d)", ErrConfig, c.MaxPixels, DefaultMaxPixels)
 	}
@@ -264,6 +390,8 @@ type pathSettings struct {
 	normalize bool
 	mean, std [3]float32
 	mapPixels bool
+	// torch: the torchvision backend's float recipe (see pixel).
+	torch bool
 }
 
 type maskSettings struct {
@@ -275,6 +403,7 @@ type settings struct {
 	pixel, codebook pathSettings
 	mask            maskSettings
 	maxPixels       int64
+	backend         Backend
 }
 
 func orBool(p *bool, def bool) bool {
@@ -363,6 +492,9 @@ func (c Config) settings() settings {
 	}
 	m.logAspectMin, m.logAspectMax = math.Log(minAR), math.Log(maxAR)
 	s.mask = m
+	s.backend = c.Backend.orDefault()
+	s.pixel.torch = s.backend == BackendTorchvision
+	s.codebook.torch = s.pixel.torch
 	s.maxPixels = c.MaxPixels
 	if s.maxPixels == 0 {
 		s.maxPixels = DefaultMaxPixels

@@ -35,7 +35,13 @@ type DecodeOptions struct {
 	MaxPixels int64
 	// IgnoreOrientation skips the EXIF orientation transpose. Default false
 	// (orientation applied, as transformers' load_image does for paths/URLs).
+	// Input pil and pil-rgb imply it.
 	IgnoreOrientation bool
+	// Backend and Input select the Hugging Face decode being reproduced
+	// (see InputKind): alpha compositing, refused modes and formats.
+	// Defaults: BackendTorchvision, InputPath.
+	Backend Backend
+	Input   InputKind
 }
 
 // Format is an image container format.
@@ -78,6 +84,9 @@ func Sniff(data []byte) (Format, error) {
 func Decode(data []byte, opts DecodeOptions) (*RGB, error) {
 	f, err := Sniff(data)
 	if err != nil {
+		return nil, err
+	}
+	if err := opts.checkFormat(f); err != nil {
 		return nil, err
 	}
 	var decodeConfig func([]byte) (image.Config, error)
@@ -136,7 +145,10 @@ func Decode(data []byte, opts DecodeOptions) (*RGB, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !opts.IgnoreOrientation {
+	if out, err = opts.convertInput(out, m, f, data); err != nil {
+		return nil, err
+	}
+	if !opts.IgnoreOrientation && opts.Input.orDefault() == InputPath {
 		if o := exifOrientation(f, data); o >= 2 && o <= 8 {
 			out = transpose(out, o)
 		}

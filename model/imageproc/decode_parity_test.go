@@ -18,11 +18,44 @@ const maxLossyDelta = 3
 const maxLossyWebPDelta = 21
 
 type manifest struct {
-	Images map[string]struct {
-		File     string                     `json:"file"`
-		Format   string                     `json:"format"`
-		Variants map[string]json.RawMessage `json:"variants"`
-	} `json:"images"`
+	Images map[string]manifestImage `json:"images"`
+}
+
+type manifestImage struct {
+	File     string                    `json:"file"`
+	Format   string                    `json:"format"`
+	Variants map[string]manifestResult `json:"variants"`
+}
+
+// manifestResult is what one variant gave: stored tensors, the same as
+// another variant, or an error.
+type manifestResult struct {
+	Stored bool   `json:"stored"`
+	SameAs string `json:"same_as"`
+	Error  string `json:"error"`
+}
+
+// resolve follows same_as links to the variant whose tensors are stored,
+// or returns the recorded error.
+func (im manifestImage) resolve(t *testing.T, variant string) (stored, err string) {
+	t.Helper()
+	for range 8 {
+		r, ok := im.Variants[variant]
+		switch {
+		case !ok:
+			t.Fatalf("%s: variant %q not in manifest", im.File, variant)
+		case r.Error != "":
+			return "", r.Error
+		case r.SameAs != "":
+			variant = r.SameAs
+		case r.Stored:
+			return variant, ""
+		default:
+			t.Fatalf("%s: variant %q neither stored, same_as nor error", im.File, variant)
+		}
+	}
+	t.Fatalf("%s: same_as loop at %q", im.File, variant)
+	return "", ""
 }
 
 func readManifest(t *testing.T, dir string) manifest {
@@ -55,7 +88,13 @@ func lossy(format string, data []byte) bool {
 	return false
 }
 
+// TestDecodeMatchesPIL decodes every image of every preprocessing fixture
+// for each variant its manifest records — path, pil (a PIL image as
+// opened), pil_rgb (a PIL image with do_convert_rgb=True) — with the
+// fixture's backend, and compares with decoded_u8; a variant the manifest
+// records as an error must fail too.
 func TestDecodeMatchesPIL(t *testing.T) {
+	inputs := map[string]InputKind{"path": InputPath, "pil": InputPIL, "pil_rgb": InputPILRGB}
 	for _, c := range fixtureCases(t) {
 		man := readManifest(t, c.dir)
 		names := make([]string, 0, len(man.Images))
@@ -69,19 +108,32 @@ func TestDecodeMatchesPIL(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			for _, variant := range []string{"path", "pil"} {
-				key := name + "." + variant + ".decoded_u8"
-				if !c.sd.Has(key) {
-					continue
+			variants := make([]string, 0, len(im.Variants))
+			for v := range im.Variants {
+				variants = append(variants, v)
+			}
+			slices.Sort(variants)
+			for _, variant := range variants {
+				input, ok := inputs[variant]
+				if !ok {
+					t.Fatalf("%s: %s: unknown variant %q", c.dir, name, variant)
 				}
-				t.Run(name+"/"+variant, func(t *testing.T) {
-					want := c.rgb(t, key)
-					got, err := Decode(data, DecodeOptions{IgnoreOrientation: variant == "pil"})
+				t.Run(filepath.Base(c.dir)+"/"+name+"/"+variant, func(t *testing.T) {
+					stored, wantErr := im.resolve(t, variant)
+					got, err := Decode(data, DecodeOptions{Backend: c.backend, Input: input})
+					if wantErr != "" {
+						if err == nil {
+							t.Fatalf("decoded %dx%d; transformers fails: %s", got.W, got.H, wantErr)
+						}
+						t.Logf("refused as transformers is (%s): %v", wantErr, err)
+						return
+					}
 					if err != nil {
 						t.Fatal(err)
 					}
+					want := c.rgb(t, name+"."+stored+".decoded_u8")
 					if got.W != want.W || got.H != want.H {
-						t.Fatalf("decoded %dx%d, PIL %dx%d", got.W, got.H, want.W, want.H)
+						t.Fatalf("decoded %dx%d, reference %dx%d", got.W, got.H, want.W, want.H)
 					}
 					n, worst := countDiff(got.Pix, want.Pix)
 					if lossy(im.Format, data) {

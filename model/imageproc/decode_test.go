@@ -40,7 +40,7 @@ func TestDecodeModesMatchPIL(t *testing.T) {
 				t.Fatal(err)
 			}
 			want := readPILRGB(t, wantPath)
-			got, err := Decode(data, DecodeOptions{})
+			got, err := Decode(data, DecodeOptions{Backend: BackendPIL})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -94,7 +94,7 @@ func TestDecodeRejectsMalformed(t *testing.T) {
 		}
 		var ms0, ms1 runtime.MemStats
 		runtime.ReadMemStats(&ms0)
-		_, err = Decode(data, DecodeOptions{})
+		_, err = Decode(data, DecodeOptions{Backend: BackendPIL})
 		runtime.ReadMemStats(&ms1)
 		if !errors.Is(err, want[name]) {
 			t.Errorf("%s: error %v, want %v", name, err, want[name])

@@ -9,22 +9,31 @@ import (
 	"github.com/flavabeam/flavabeam/model/checkpoint"
 )
 
-// fixtureCase is one preprocess fixture folder: its config and tensors.
+// fixtureCase is one preprocess fixture folder: its tensors and the backend
+// its manifest says produced them.
 type fixtureCase struct {
-	dir string
-	sd  *checkpoint.StateDict
+	dir     string
+	sd      *checkpoint.StateDict
+	backend Backend
 }
 
+// fixtureCases discovers every preprocessing fixture folder: one holding
+// expected.safetensors, a manifest and image settings in either file
+// transformers writes (preprocessor_config.json, processor_config.json).
 func fixtureCases(t *testing.T) []fixtureCase {
 	t.Helper()
 	var cases []fixtureCase
-	for _, dir := range fixtures.Dirs(t, "preprocessor_config.json", "expected.safetensors") {
+	for _, dir := range fixtures.PreprocessDirs(t) {
 		sd, err := checkpoint.OpenSafetensors(filepath.Join(dir, "expected.safetensors"))
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { sd.Close() })
-		cases = append(cases, fixtureCase{dir: dir, sd: sd})
+		b, err := ParseBackend(fixtures.PreprocessBackend(t, dir))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cases = append(cases, fixtureCase{dir: dir, sd: sd, backend: b})
 	}
 	return cases
 }
@@ -80,9 +89,10 @@ func TestResizeMatchesPIL(t *testing.T) {
 					f    Filter
 				}{{"resized_224_u8", 224, Bicubic}, {"resized_112_u8", 112, Lanczos}} {
 					want := c.rgb(t, v+"."+tc.key)
-					got := Resize(src, tc.size, tc.size, tc.f)
+					got := &RGB{}
+					ResizeWith(got, src, tc.size, tc.size, tc.f, c.backend, nil)
 					if n, worst := countDiff(got.Pix, want.Pix); n != 0 {
-						t.Errorf("%s (%dx%d → %d, %s): %d of %d bytes differ, worst by %d", tc.key, src.W, src.H, tc.size, tc.f, n, len(want.Pix), worst)
+						t.Errorf("%s (%dx%d → %d, %s, backend %s): %d of %d bytes differ, worst by %d", tc.key, src.W, src.H, tc.size, tc.f, c.backend, n, len(want.Pix), worst)
 					}
 				}
 			})

@@ -12,8 +12,9 @@ import (
 // with different sizes (only possible with resizing or cropping turned off).
 var ErrBatchShape = errors.New("imageproc: images in a batch have different output sizes")
 
-// Processor turns images into FLAVA's model inputs exactly as transformers'
-// FlavaImageProcessor (PIL backend) does. It is safe for concurrent use.
+// Processor turns images into FLAVA's model inputs exactly as the
+// transformers image processor named by Config.Backend does (default: the
+// torchvision backend of transformers 5). It is safe for concurrent use.
 type Processor struct {
 	cfg  Config
 	s    settings
@@ -43,7 +44,7 @@ func (p *Processor) Config() Config { return p.cfg }
 
 // DecodeOptions returns the decoding options the Processor applies.
 func (p *Processor) DecodeOptions() DecodeOptions {
-	return DecodeOptions{MaxPixels: p.s.maxPixels, IgnoreOrientation: p.cfg.IgnoreOrientation}
+	return DecodeOptions{MaxPixels: p.s.maxPixels, IgnoreOrientation: p.cfg.IgnoreOrientation, Backend: p.s.backend, Input: p.cfg.Input}
 }
 
 // Decode decodes image bytes with the Processor's decoding options.
@@ -126,7 +127,7 @@ func (p *Processor) run(s *pathSettings, dst []float32, img *RGB) []float32 {
 	cur := img
 	if s.resize {
 		w, h := s.resizeTarget(img.W, img.H)
-		ResizeInto(&wk.resized, img, w, h, s.filter, &wk.rs)
+		ResizeWith(&wk.resized, img, w, h, s.filter, p.s.backend, &wk.rs)
 		cur = &wk.resized
 	}
 	if s.crop && (cur.W != s.cropSize.Width || cur.H != s.cropSize.Height) {
@@ -166,8 +167,29 @@ func (s *pathSettings) toCHW(dst []float32, img *RGB) {
 }
 
 // pixel is the float pipeline for one uint8 value of channel c.
+//
+// PIL backends (numpy): rescale float32(float64(x) * factor), then
+// (x - mean) / std in float32. Torchvision backend (torch float32 tensors):
+// with both steps on, rescale is fused into normalisation as transformers'
+// TorchvisionBackend does — (x - float32(mean·(1/factor))) /
+// float32(std·(1/factor)) — else x·float32(factor) and (x - mean) / std.
 func (s *pathSettings) pixel(v uint8, c int) float32 {
 	x := float32(v)
+	if s.torch {
+		switch {
+		case s.rescale && s.normalize:
+			inv := float32(1 / s.factor)
+			x = (x - float32(s.mean[c]*inv)) / float32(s.std[c]*inv)
+		case s.rescale:
+			x *= float32(s.factor)
+		case s.normalize:
+			x = (x - s.mean[c]) / s.std[c]
+		}
+		if s.mapPixels {
+			x = float32(x*float32(1-2*0.1)) + float32(0.1)
+		}
+		return x
+	}
 	if s.rescale {
 		x = float32(float64(v) * s.factor)
 	}

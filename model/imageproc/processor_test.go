@@ -8,10 +8,11 @@ import (
 
 func TestPixelValuesMatchReference(t *testing.T) {
 	for _, c := range fixtureCases(t) {
-		cfg, err := LoadConfig(filepath.Join(c.dir, "preprocessor_config.json"))
+		cfg, _, err := LoadDir(c.dir)
 		if err != nil {
 			t.Fatal(err)
 		}
+		cfg.Backend = c.backend
 		p, err := NewProcessor(cfg)
 		if err != nil {
 			t.Fatal(err)
@@ -50,9 +51,12 @@ func TestPixelValuesMatchReference(t *testing.T) {
 
 func TestZeroConfigIsFlavaFull(t *testing.T) {
 	for _, c := range fixtureCases(t) {
-		cfg, err := LoadConfig(filepath.Join(c.dir, "preprocessor_config.json"))
+		cfg, file, err := LoadDir(c.dir)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if len(cfg.UnknownKeys) != 0 {
+			t.Errorf("%s: keys not read: %v", file, cfg.UnknownKeys)
 		}
 		got, want := cfg.settings(), Config{}.settings()
 		if got != want {

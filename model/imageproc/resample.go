@@ -127,18 +127,34 @@ const precisionBits = 32 - 8 - 2
 
 // coeffs are the fixed-point weights of one resampling pass: output sample i
 // reads inputs bounds[2i] .. bounds[2i]+bounds[2i+1]-1 with weights
-// k[i*ksize : i*ksize+bounds[2i+1]].
+// k[i*ksize : i*ksize+bounds[2i+1]], in fixed point with prec fraction bits.
 type coeffs struct {
 	ksize  int
 	bounds []int
 	k      []int32
+	prec   uint
 }
 
+// quantization is how float weights become fixed point.
+type quantization int
+
+const (
+	// quantPIL: PRECISION_BITS = 22 for every axis (Pillow's Resample.c).
+	quantPIL quantization = iota
+	// quantInt16: torch's uint8 antialiased kernel (UpSampleKernel,
+	// Pillow-SIMD derived): int16 weights with a per-axis precision.
+	quantInt16
+)
+
 // precomputeCoeffs mirrors precompute_coeffs and normalize_coeffs_8bpc of
-// libImaging/Resample.c (Pillow 9.4): the float64 weights of each output
-// sample normalised by their sum, then rounded half away from zero to
-// PRECISION_BITS fixed point. in0/in1 are the box edges (float32 in PIL).
-func precomputeCoeffs(inSize int, in0, in1 float32, outSize int, f Filter) coeffs {
+// libImaging/Resample.c: the float64 weights of each output sample
+// normalised by their sum, then rounded half away from zero to fixed point.
+// in0/in1 are the box edges (float32 in PIL). With quantInt16 the same
+// normalised weights are quantised as torch's
+// _compute_indices_int16_weights_aa does: precision p is where
+// int(0.5 + wmax·2^(p+1)) first reaches 2^15 (wmax the largest weight of the
+// axis), at most 21, and each weight is int16(w·2^p ± 0.5).
+func precomputeCoeffs(inSize int, in0, in1 float32, outSize int, f Filter, q quantization) coeffs {
 	filter, fsupport := f.kernel()
 	scale := float64(in1-in0) / float64(outSize)
 	filterscale := scale
@@ -147,9 +163,10 @@ func precomputeCoeffs(inSize int, in0, in1 float32, outSize int, f Filter) coeff
 	}
 	support := fsupport * filterscale
 	ksize := int(math.Ceil(support))*2 + 1
-	c := coeffs{ksize: ksize, bounds: make([]int, 2*outSize), k: make([]int32, outSize*ksize)}
-	w := make([]float64, ksize)
+	c := coeffs{ksize: ksize, bounds: make([]int, 2*outSize), k: make([]int32, outSize*ksize), prec: precisionBits}
+	w := make([]float64, outSize*ksize)
 	ss := 1 / filterscale
+	wmax := 0.0
 	for xx := 0; xx < outSize; xx++ {
 		center := float64(in0) + (float64(xx)+0.5)*scale
 		xmin := int(center - support + 0.5)
@@ -167,34 +184,46 @@ func precomputeCoeffs(inSize int, in0, in1 float32, outSize int, f Filter) coeff
 		if xmax < 0 {
 			xmax = 0
 		}
+		row := w[xx*ksize : xx*ksize+xmax]
 		ww := 0.0
-		for x := 0; x < xmax; x++ {
+		for x := range row {
 			v := filter((float64(x+xmin) - center + 0.5) * ss)
-			w[x] = v
+			row[x] = v
 			ww += v
 		}
-		k := c.k[xx*ksize : (xx+1)*ksize]
-		for x := 0; x < xmax; x++ {
-			v := w[x]
+		for x := range row {
 			if ww != 0 {
-				v /= ww
+				row[x] /= ww
 			}
-			if v < 0 {
-				k[x] = int32(-0.5 + v*(1<<precisionBits))
-			} else {
-				k[x] = int32(0.5 + v*(1<<precisionBits))
-			}
+			wmax = max(wmax, row[x])
 		}
 		c.bounds[2*xx] = xmin
 		c.bounds[2*xx+1] = xmax
 	}
+	if q == quantInt16 {
+		c.prec = 0
+		for c.prec < 22 && int(0.5+wmax*float64(int(1)<<(c.prec+1))) < 1<<15 {
+			c.prec++
+		}
+	}
+	one := float64(int(1) << c.prec)
+	for xx := 0; xx < outSize; xx++ {
+		n := c.bounds[2*xx+1]
+		for x, v := range w[xx*ksize : xx*ksize+n] {
+			if v < 0 {
+				c.k[xx*ksize+x] = int32(-0.5 + v*one)
+			} else {
+				c.k[xx*ksize+x] = int32(0.5 + v*one)
+			}
+		}
+	}
 	return c
 }
 
-// clip8 is PIL's clip8: the accumulator shifted down by PRECISION_BITS and
+// clip8 is PIL's clip8: the accumulator shifted down by prec bits and
 // clamped to 0..255.
-func clip8(ss int) uint8 {
-	v := ss >> precisionBits
+func clip8(ss int, prec uint) uint8 {
+	v := ss >> prec
 	if uint(v) > 255 {
 		if v < 0 {
 			return 0
@@ -207,7 +236,7 @@ func clip8(ss int) uint8 {
 // resampleHorizontal fills dst (dstW × rows RGB) from rows rowOffset.. of src
 // (srcW wide), as ImagingResampleHorizontal_8bpc.
 func resampleHorizontal(dst []uint8, dstW int, src []uint8, srcW, rowOffset, rows int, c coeffs) {
-	const half = 1 << (precisionBits - 1)
+	half := 1 << (c.prec - 1)
 	ks := c.ksize
 	for yy := 0; yy < rows; yy++ {
 		srow := src[(yy+rowOffset)*srcW*3 : (yy+rowOffset+1)*srcW*3]
@@ -231,9 +260,9 @@ func resampleHorizontal(dst []uint8, dstW int, src []uint8, srcW, rowOffset, row
 				ss2 += int(s[2]) * w0
 			}
 			d := drow[xx*3 : xx*3+3 : xx*3+3]
-			d[0] = clip8(ss0)
-			d[1] = clip8(ss1)
-			d[2] = clip8(ss2)
+			d[0] = clip8(ss0, c.prec)
+			d[1] = clip8(ss1, c.prec)
+			d[2] = clip8(ss2, c.prec)
 		}
 	}
 }
@@ -242,7 +271,7 @@ func resampleHorizontal(dst []uint8, dstW int, src []uint8, srcW, rowOffset, row
 // ImagingResampleVertical_8bpc. acc is scratch of at least w*3 ints. Integer
 // sums are exact, so accumulating row by row gives PIL's per-pixel sums.
 func resampleVertical(dst []uint8, w, dstH int, src []uint8, c coeffs, acc []int) {
-	const half = 1 << (precisionBits - 1)
+	half := 1 << (c.prec - 1)
 	rowLen := w * 3
 	acc = acc[:rowLen]
 	for yy := 0; yy < dstH; yy++ {
@@ -262,21 +291,20 @@ func resampleVertical(dst []uint8, w, dstH int, src []uint8, c coeffs, acc []int
 		drow := dst[yy*rowLen : (yy+1)*rowLen]
 		drow = drow[:len(acc)]
 		for i, s := range acc {
-			drow[i] = clip8(s)
+			drow[i] = clip8(s, c.prec)
 		}
 	}
 }
 
 // Resize returns img resized to w × h with filter f, bit-exact with Pillow
-// 9.4's Image.resize((w, h), f) (reducing_gap=None, no box) on an RGB image:
-// libImaging's separable fixed-point resampler (horizontal pass over only the
-// rows the vertical pass needs, then the vertical pass; a pass is skipped when
-// its dimension is unchanged), and for Nearest the affine scaling path PIL
-// takes instead. It panics if w or h is not positive or f is not a valid
-// filter (programmer errors); the input is not modified.
+// 12.3 and older (9.4 tested): Image.resize((w, h), f) with
+// reducing_gap=None, no box, on an RGB image. It is ResizeWith with
+// BackendPILLegacy; see ResizeWith for the other backends. It panics if w or
+// h is not positive or f is not a valid filter (programmer errors); the
+// input is not modified.
 func Resize(img *RGB, w, h int, f Filter) *RGB {
 	out := &RGB{}
-	ResizeInto(out, img, w, h, f, nil)
+	ResizeWith(out, img, w, h, f, BackendPILLegacy, nil)
 	return out
 }
 
@@ -292,44 +320,80 @@ type Resizer struct {
 type cachedCoeffs struct {
 	in, out int
 	f       Filter
+	q       quantization
 	c       coeffs
 }
 
 const coeffCacheSize = 8
 
-func (r *Resizer) coeffs(in, out int, f Filter) coeffs {
+func (r *Resizer) coeffs(in, out int, f Filter, q quantization) coeffs {
 	if r == nil {
-		return precomputeCoeffs(in, 0, float32(in), out, f)
+		return precomputeCoeffs(in, 0, float32(in), out, f, q)
 	}
 	for i := range r.cache {
-		if e := &r.cache[i]; e.in == in && e.out == out && e.f == f {
+		if e := &r.cache[i]; e.in == in && e.out == out && e.f == f && e.q == q {
 			return e.c
 		}
 	}
-	c := precomputeCoeffs(in, 0, float32(in), out, f)
+	c := precomputeCoeffs(in, 0, float32(in), out, f, q)
 	if len(r.cache) >= coeffCacheSize {
 		copy(r.cache, r.cache[1:])
 		r.cache = r.cache[:len(r.cache)-1]
 	}
-	r.cache = append(r.cache, cachedCoeffs{in: in, out: out, f: f, c: c})
+	r.cache = append(r.cache, cachedCoeffs{in: in, out: out, f: f, q: q, c: c})
 	return c
 }
 
-// Resize is the package-level Resize, reusing r's scratch. dst.Pix is reused
-// when large enough.
+// Resize is the package-level Resize (Pillow 12.3 and older), reusing r's
+// scratch. dst.Pix is reused when large enough.
 func (r *Resizer) Resize(dst, img *RGB, w, h int, f Filter) {
-	ResizeInto(dst, img, w, h, f, r)
+	ResizeWith(dst, img, w, h, f, BackendPILLegacy, r)
 }
 
-// ResizeInto resizes img into dst (reusing dst.Pix when it is large enough);
-// r may be nil.
+// ResizeInto resizes img into dst as Resize does (Pillow 12.3 and older),
+// reusing dst.Pix when it is large enough; r may be nil.
 func ResizeInto(dst, img *RGB, w, h int, f Filter, r *Resizer) {
+	ResizeWith(dst, img, w, h, f, BackendPILLegacy, r)
+}
+
+// SupportsFilter reports whether backend b resizes with filter f.
+// BackendTorchvision reproduces torch's antialiased uint8 kernel, which
+// exists for Bilinear, Bicubic and Lanczos only.
+func (b Backend) SupportsFilter(f Filter) bool {
+	if !f.Valid() {
+		return false
+	}
+	if b.orDefault() == BackendTorchvision {
+		return f == Bilinear || f == Bicubic || f == Lanczos
+	}
+	return true
+}
+
+// ResizeWith resizes img into dst (reusing dst.Pix when it is large enough)
+// bit-exact with backend b's resize of a uint8 RGB image; r may be nil.
+//
+//   - BackendPILLegacy (Pillow ≤ 12.3): libImaging's separable fixed-point
+//     resampler with 22-bit weights, horizontal pass first (over only the
+//     rows the vertical pass reads), then vertical; a pass is skipped when
+//     its dimension is unchanged. Nearest takes PIL's affine scaling path.
+//   - BackendPIL (Pillow ≥ 13): the same passes and weights, but the
+//     vertical pass runs first, over every column, when
+//     (in_h − h) > 0 and (in_h − h) > 2·(in_w − w).
+//   - BackendTorchvision (torch's uint8 antialiased interpolate): the same
+//     filter taps and normalised weights, quantised to int16 with a
+//     per-axis precision (see precomputeCoeffs), horizontal pass always
+//     first. Only Bilinear, Bicubic and Lanczos (SupportsFilter).
+//
+// It panics if w or h is not positive or the filter is not supported by
+// the backend (programmer errors: Config.Validate refuses such configs).
+func ResizeWith(dst, img *RGB, w, h int, f Filter, b Backend, r *Resizer) {
 	if w <= 0 || h <= 0 {
 		panic(fmt.Sprintf("imageproc: resize to %dx%d", w, h))
 	}
-	if !f.Valid() {
-		panic("imageproc: invalid filter " + f.String())
+	if !b.SupportsFilter(f) {
+		panic("imageproc: backend " + b.String() + " has no filter " + f.String())
 	}
+	b = b.orDefault()
 	img.check()
 	dst.W, dst.H = w, h
 	dst.Pix = grow(dst.Pix, w*h*3)
@@ -341,18 +405,28 @@ func ResizeInto(dst, img *RGB, w, h int, f Filter, r *Resizer) {
 		scaleAffineNearest(dst, img)
 		return
 	}
+	q := quantPIL
+	if b == BackendTorchvision {
+		q = quantInt16
+	}
 	needH := w != img.W
 	needV := h != img.H
-	ch := r.coeffs(img.W, w, f)
-	cv := r.coeffs(img.H, h, f)
-	var scratch *Resizer
-	if r != nil {
-		scratch = r
-	} else {
+	ch := r.coeffs(img.W, w, f, q)
+	cv := r.coeffs(img.H, h, f, q)
+	scratch := r
+	if scratch == nil {
 		scratch = &Resizer{}
 	}
 	if needH && !needV {
 		resampleHorizontal(dst.Pix, w, img.Pix, img.W, 0, h, ch)
+		return
+	}
+	if b == BackendPIL && needH && img.H-h > 0 && img.H-h > 2*(img.W-w) {
+		// Pillow 13: vertical first over the whole width, then horizontal.
+		scratch.tmp = grow(scratch.tmp, img.W*h*3)
+		scratch.acc = growInt(scratch.acc, img.W*3)
+		resampleVertical(scratch.tmp, img.W, h, img.Pix, cv, scratch.acc)
+		resampleHorizontal(dst.Pix, w, scratch.tmp, img.W, 0, h, ch)
 		return
 	}
 	src, srcW := img.Pix, img.W
@@ -373,7 +447,7 @@ func ResizeInto(dst, img *RGB, w, h int, f Filter, r *Resizer) {
 		src, srcW = scratch.tmp, w
 	}
 	scratch.acc = growInt(scratch.acc, srcW*3)
-	resampleVertical(dst.Pix, srcW, h, src, coeffs{ksize: cv.ksize, bounds: boundsV, k: cv.k}, scratch.acc)
+	resampleVertical(dst.Pix, srcW, h, src, coeffs{ksize: cv.ksize, bounds: boundsV, k: cv.k, prec: cv.prec}, scratch.acc)
 }
 
 // scaleAffineNearest mirrors PIL's NEAREST resize, which _imaging.c routes to

@@ -3,7 +3,6 @@ package processor
 import (
 	"errors"
 	"fmt"
-	"path/filepath"
 
 	"github.com/flavabeam/flavabeam/model/imageproc"
 	"github.com/flavabeam/flavabeam/model/tensor"
@@ -92,11 +91,15 @@ func New(tok *tokenizer.Tokenizer, imgCfg imageproc.Config, opts Options) (*Proc
 	return p, nil
 }
 
-// Load reads an HF model directory: preprocessor_config.json (required) and
-// the tokenizer files (tokenizer.json or vocab.txt, plus
-// tokenizer_config.json), as FlavaProcessor.from_pretrained does.
+// Load reads an HF model directory: the image settings (transformers 5's
+// processor_config.json or transformers 4's preprocessor_config.json, one
+// required; see imageproc.LoadDir) and the tokenizer files (tokenizer.json
+// or vocab.txt, plus tokenizer_config.json), as
+// FlavaProcessor.from_pretrained does. The image backend is the default
+// (torchvision); set it on the returned Images().Config() and build with
+// New to choose another.
 func Load(dir string, opts Options) (*Processor, error) {
-	cfg, err := imageproc.LoadConfig(filepath.Join(dir, "preprocessor_config.json"))
+	cfg, _, err := imageproc.LoadDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("processor: %w", err)
 	}

@@ -150,9 +150,12 @@ func checkMLMInvariants(tok *tokenizer.Tokenizer, ids, masked, labels *tensor.In
 func TestImagesMatchPreprocessFixtures(t *testing.T) {
 	tok := bertUncased(t)
 	checked := 0
-	for _, dir := range fixtures.Dirs(t, "preprocessor_config.json", "expected.safetensors") {
-		cfg, err := imageproc.LoadConfig(filepath.Join(dir, "preprocessor_config.json"))
+	for _, dir := range fixtures.PreprocessDirs(t) {
+		cfg, _, err := imageproc.LoadDir(dir)
 		if err != nil {
+			t.Fatal(err)
+		}
+		if cfg.Backend, err = imageproc.ParseBackend(fixtures.PreprocessBackend(t, dir)); err != nil {
 			t.Fatal(err)
 		}
 		p, err := New(tok, cfg, Options{ReturnCodebookPixels: true, ReturnImageMask: true})
