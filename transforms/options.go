@@ -9,6 +9,7 @@ import (
 
 	"github.com/flavabeam/flavabeam/model/flava"
 	"github.com/flavabeam/flavabeam/model/hub"
+	"github.com/flavabeam/flavabeam/model/imageproc"
 	"github.com/flavabeam/flavabeam/model/pretrained"
 )
 
@@ -68,6 +69,18 @@ type Options struct {
 	// IgnoreOrientation stops EXIF orientation from being applied. Default
 	// false: applied, as transformers does for images it opens from files.
 	IgnoreOrientation bool `json:"ignore_orientation,omitempty"`
+	// ImageBackend is the Hugging Face image-processing stack whose pixels
+	// are reproduced bit for bit: "torchvision" (transformers 5's
+	// FlavaImageProcessor with torchvision installed), "pil"
+	// (FlavaImageProcessorPil with Pillow 13) or "pil-legacy" (Pillow ≤ 12.3,
+	// transformers 4.x). Default "" = torchvision. See model/imageproc.
+	ImageBackend string `json:"image_backend,omitempty"`
+	// ImageInput is what the Hugging Face call being matched is given:
+	// "path" (a file path: EXIF applied, alpha dropped), "pil-rgb" (an
+	// opened PIL image with do_convert_rgb=True: no EXIF, alpha composited
+	// on white) or "pil" (an opened PIL image as is: no EXIF, non-RGB images
+	// refused). Default "" = path.
+	ImageInput string `json:"image_input,omitempty"`
 }
 
 // Validate names the first bad field.
@@ -88,6 +101,12 @@ func (o Options) Validate() error {
 		return bad("MaxPixels", o.MaxPixels, "must not be negative")
 	case strings.ContainsRune(o.Model, 0):
 		return bad("Model", strconv.Quote(o.Model), "contains NUL")
+	}
+	if _, err := imageproc.ParseBackend(o.ImageBackend); err != nil {
+		return bad("ImageBackend", strconv.Quote(o.ImageBackend), "want torchvision, pil or pil-legacy")
+	}
+	if _, err := imageproc.ParseInputKind(o.ImageInput); err != nil {
+		return bad("ImageInput", strconv.Quote(o.ImageInput), "want path, pil-rgb or pil")
 	}
 	return nil
 }
@@ -117,8 +136,10 @@ func (o Options) withDefaults() Options {
 // key share one Bundle per process (tests use it with SharedLoads).
 func (o Options) ModelKey() string {
 	o = o.withDefaults()
-	return fmt.Sprintf("bundle|%s|codebook=%s|cache=%s|offline=%t|maxpix=%d|noorient=%t",
-		o.Model, o.CodebookSource, o.HubCacheDir, o.Offline, o.MaxPixels, o.IgnoreOrientation)
+	backend, _ := imageproc.ParseBackend(o.ImageBackend)
+	input, _ := imageproc.ParseInputKind(o.ImageInput)
+	return fmt.Sprintf("bundle|%s|codebook=%s|cache=%s|offline=%t|maxpix=%d|noorient=%t|backend=%s|input=%s",
+		o.Model, o.CodebookSource, o.HubCacheDir, o.Offline, o.MaxPixels, o.IgnoreOrientation, backend, input)
 }
 
 // loadOptions maps o onto pretrained.Options.
@@ -128,6 +149,8 @@ func (o Options) loadOptions() pretrained.Options {
 		CodebookSource:    o.CodebookSource,
 		MaxPixels:         o.MaxPixels,
 		IgnoreOrientation: o.IgnoreOrientation,
+		ImageBackend:      imageproc.Backend(o.ImageBackend),
+		ImageInput:        imageproc.InputKind(o.ImageInput),
 	}
 }
 

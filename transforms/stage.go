@@ -12,6 +12,7 @@ import (
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/graph/window"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/log"
 
 	"github.com/flavabeam/flavabeam/kernels"
 	"github.com/flavabeam/flavabeam/model/flava"
@@ -145,6 +146,11 @@ func setupModel(ctx context.Context, opts Options) (*modelHandle, error) {
 		start := time.Now()
 		b, err := pretrained.Load(ctx, opts.Model, opts.loadOptions())
 		h.loaded, h.loadTime = err == nil, time.Since(start)
+		if err == nil {
+			for _, w := range b.Warnings {
+				log.Warnf(ctx, "flavabeam: model %s: %s", opts.Model, w)
+			}
+		}
 		return b, err
 	})
 	if err != nil {

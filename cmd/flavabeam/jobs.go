@@ -14,6 +14,7 @@ import (
 
 	"github.com/flavabeam/flavabeam/io/kafkaio"
 	"github.com/flavabeam/flavabeam/io/parquetio"
+	"github.com/flavabeam/flavabeam/model/imageproc"
 	"github.com/flavabeam/flavabeam/model/pretrained"
 	"github.com/flavabeam/flavabeam/pipelines"
 	"github.com/flavabeam/flavabeam/schemas"
@@ -30,6 +31,7 @@ type jobFlags struct {
 
 	model, codebook, hubCache string
 	offline, noOrientation    bool
+	imageBackend, imageInput  string
 	batchSize, threads        int
 	maxLength                 int
 	maxPixels                 int64
@@ -65,12 +67,20 @@ func (j *jobFlags) register(fs *flagSet) {
 	fs.IntVar(&j.maxLength, "max-length", 0, "token length texts are truncated/padded to (default 77)")
 	fs.Int64Var(&j.maxPixels, "max-pixels", 0, "refuse images with more pixels than this (default PIL's limit, 89478485)")
 	fs.BoolVar(&j.noOrientation, "ignore-orientation", false, "do not apply EXIF orientation")
+	fs.StringVar(&j.imageBackend, "image-backend", "torchvision", "Hugging Face image preprocessing reproduced bit for bit: torchvision (transformers 5 FlavaImageProcessor with torchvision installed), pil (FlavaImageProcessorPil, Pillow 13) or pil-legacy (Pillow <= 12.3, transformers 4.x)")
+	fs.StringVar(&j.imageInput, "image-input", "path", "what the matched Hugging Face call is given: path (EXIF applied, alpha dropped), pil-rgb (opened PIL image, do_convert_rgb=True: no EXIF, alpha on white) or pil (opened PIL image as is: non-RGB refused)")
 	fs.DurationVar(&j.progress, "progress", 2*time.Second, "interval of progress lines on stderr (0: none; only when the DoFns run in this process: prism or --environment_type=LOOPBACK)")
 	fs.StringVar(&j.logLevel, "log-level", "warn", "Beam and prism log level: debug, info, warn or error (set by the first job in a process)")
 }
 
 func (j *jobFlags) job() (pipelines.Job, error) {
 	var job pipelines.Job
+	if _, err := imageproc.ParseBackend(j.imageBackend); err != nil {
+		return job, fmt.Errorf("--image-backend: %w", err)
+	}
+	if _, err := imageproc.ParseInputKind(j.imageInput); err != nil {
+		return job, fmt.Errorf("--image-input: %w", err)
+	}
 	conn := kafkaio.ConnConfig{}
 	if j.brokers != "" {
 		conn.Brokers = strings.Split(j.brokers, ",")
@@ -120,6 +130,7 @@ func (j *jobFlags) options() transforms.Options {
 		Model: j.model, CodebookSource: j.codebook, HubCacheDir: j.hubCache, Offline: j.offline,
 		BatchSize: j.batchSize, MaxWait: j.maxWait, Threads: j.threads, MaxLength: j.maxLength,
 		MaxPixels: j.maxPixels, IgnoreOrientation: j.noOrientation,
+		ImageBackend: j.imageBackend, ImageInput: j.imageInput,
 	}
 }
 

@@ -1,27 +1,79 @@
 // Package imageproc turns encoded images into FLAVA's model inputs exactly as
-// Hugging Face transformers' FlavaImageProcessor (PIL backend, Pillow 9.4)
-// does: decoding to RGB, resizing, center cropping, rescaling, normalising,
-// the codebook ("map_pixels") path, and BEiT block masks.
+// Hugging Face transformers' FLAVA image processor does: decoding to RGB,
+// resizing, center cropping, rescaling, normalising, the codebook
+// ("map_pixels") path, and BEiT block masks.
+//
+// # Three backends, one per Hugging Face stack
+//
+// transformers gives different pixels depending on what is installed, so
+// Config.Backend (transforms.Options.ImageBackend, CLI --image-backend)
+// names the stack to reproduce:
+//
+//   - "torchvision", the default: transformers 5's FlavaImageProcessor with
+//     its torchvision backend, which FlavaProcessor.from_pretrained and
+//     AutoImageProcessor pick whenever torchvision is installed. Resizing is
+//     torch's uint8 antialiased interpolate (the CPU kernel derived from
+//     Pillow-SIMD): PIL's filter taps and float64 weights, but quantised to
+//     int16 with a per-axis precision (p grows from 0 while
+//     int(0.5 + wmax·2^(p+1)) < 2^15, at most 22), and the horizontal pass
+//     always first. Rescale and normalise are fused as TorchvisionBackend
+//     does: (x − float32(mean·255)) / float32(std·255) in float32; the
+//     codebook path is x/255, then x·0.8 + 0.1, in float32. Filters:
+//     BILINEAR, BICUBIC, LANCZOS (torch has no antialiased NEAREST, BOX or
+//     HAMMING; such configs are refused).
+//   - "pil": transformers 5's FlavaImageProcessorPil with Pillow 13.
+//     libImaging/Resample.c's 22-bit fixed-point passes, but Pillow 13 runs
+//     the vertical pass first (over every column) when (in_h − out_h) > 0
+//     and (in_h − out_h) > 2·(in_w − out_w); each pass rounds to uint8, so
+//     the order shows (tens of levels on tall images). Float recipe: numpy's
+//     float32(float64(x)·(1/255)), then (x − mean)/std in float32.
+//   - "pil-legacy": the same with Pillow ≤ 12.3 (transformers 4.x stacks):
+//     horizontal pass first (over only the rows the vertical pass reads).
+//
+// All three are bit-exact on every fixture folder (preprocess/,
+// preprocess-pillow13/, preprocess-torchvision/; the backend is taken from
+// each manifest), from decoded pixels to pixel_values and
+// codebook_pixel_values. The torchvision int16 kernel differs from PIL's by
+// at most 2 levels; the Pillow 13 order by up to 37.
+//
+// # Input kinds: EXIF and alpha
+//
+// transformers treats a path and an opened PIL image differently, so
+// Config.Input (CLI --image-input) says which call a record stands for:
+//
+//   - "path" (default): transformers opens the file itself. EXIF
+//     orientation is applied; alpha is dropped without compositing (PIL's
+//     convert("RGB"), torchvision's decode_image(mode=RGB)). The
+//     torchvision backend's decode_image reads JPEG, PNG, WebP and GIF
+//     only: BMP is refused (ErrUnknownFormat), as transformers fails.
+//   - "pil-rgb": an opened PIL image with do_convert_rgb=True. No EXIF
+//     transpose. With the torchvision and pil backends (transformers 5.23)
+//     every non-RGB image goes through convert("RGBA") and
+//     Image.alpha_composite over opaque white, so RGBA, LA and transparent
+//     palette pixels are blended onto white (libImaging's 7-bit
+//     fixed-point formula, bit-exact); with pil-legacy alpha is dropped.
+//   - "pil": an opened PIL image as is (FLAVA's default do_convert_rgb).
+//     No EXIF transpose; an image PIL does not open as RGB (L, P, RGBA,
+//     LA, CMYK, I) is refused with ErrMode, as transformers fails on it
+//     ("mean must have N elements").
+//
+// DecodeOptions.IgnoreOrientation additionally skips EXIF for paths.
 //
 // # What is exact
 //
-//   - Resampling (Resize, all six PIL filters) is a re-implementation of
-//     libImaging/Resample.c: the same float64 filter weights, the same
-//     PRECISION_BITS = 22 fixed-point rounding, the same pass order and row
-//     box, and NEAREST through PIL's affine scaling path. It is bit-exact
-//     with Image.resize(size, filter, reducing_gap=None) on every fixture and
-//     on testdata/pil_filters.bin.
 //   - pixel_values and codebook_pixel_values are bit-identical float32 to
-//     transformers' numpy arithmetic (float32(float64(x)/255 ...), see
-//     pathSettings.pixel) whenever the uint8 image is.
+//     transformers' numpy (PIL backends) or torch (torchvision backend)
+//     arithmetic whenever the uint8 image is (see pathSettings.pixel).
 //   - Decoding of lossless formats (PNG, BMP, GIF first frame, lossless WebP)
-//     is byte-exact with PIL's Image.open + convert("RGB"): alpha dropped
+//     is byte-exact with PIL's Image.open + convert("RGB") and with
+//     torchvision's decode_image: alpha dropped
 //     without compositing, gray replicated, palettes expanded with the
 //     colours stored in the file (Go's image/gif blanks the transparent
 //     entry; PIL does not), 16-bit samples reduced to the high byte except
 //     16-bit gray without alpha, which PIL opens as mode "I" and clamps to
 //     255 in convert("RGB").
 //   - CMYK JPEGs use PIL's cmyk2rgb (nk = 255-K; R = nk - nk*C/255 rounded).
+//   - NEAREST (PIL backends) goes through PIL's affine scaling path.
 //
 // # What is not exact, and by how much
 //
@@ -76,7 +128,7 @@
 // webp decoders; already required by go.mod). It must not import Beam,
 // Kafka, Parquet or model/flava. The resampler is hand-written rather than
 // taken from a Go imaging library because none reproduces PIL's fixed-point
-// arithmetic, and a resampler "close" to PIL shifts every embedding. It does
-// not decode animations beyond the first frame, TIFF, HEIF or AVIF, and does
-// not composite alpha (transformers does not either).
+// arithmetic (nor torch's int16 variant), and a resampler "close" to PIL
+// shifts every embedding. It does not decode animations beyond the first
+// frame, TIFF, HEIF or AVIF.
 package imageproc

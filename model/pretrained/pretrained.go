@@ -49,6 +49,12 @@ type Options struct {
 	// behaviour of transformers given an already-open PIL image). Default
 	// false: applied, as transformers does for images it opens from files.
 	IgnoreOrientation bool
+	// ImageBackend is the Hugging Face image stack reproduced (see
+	// imageproc.Backend). Default "": torchvision, transformers 5's default.
+	ImageBackend imageproc.Backend
+	// ImageInput is the kind of input the matched HF call is given (see
+	// imageproc.InputKind). Default "": a path.
+	ImageInput imageproc.InputKind
 }
 
 // Bundle is everything needed to run FLAVA on raw records.
@@ -71,6 +77,10 @@ type Bundle struct {
 	Meaningless bool
 	// Bytes is the size of the weights in memory (float32).
 	Bytes int64
+	// Warnings are things a user should see that did not stop the load:
+	// image-settings keys that are not read, which settings file was
+	// used. The CLI prints them.
+	Warnings []string
 
 	closers []func() error
 }
@@ -139,7 +149,7 @@ func DownloadModel(ctx context.Context, repoID string, opts hub.Options) (string
 		have[f.Name] = true
 	}
 	want := []string{"config.json"}
-	for _, f := range []string{"preprocessor_config.json", "tokenizer.json", "vocab.txt", "tokenizer_config.json", "special_tokens_map.json"} {
+	for _, f := range []string{"processor_config.json", "preprocessor_config.json", "tokenizer.json", "vocab.txt", "tokenizer_config.json", "special_tokens_map.json"} {
 		if have[f] {
 			want = append(want, f)
 		}
@@ -192,7 +202,7 @@ func loadDir(ctx context.Context, id, dir string, opts Options) (*Bundle, error)
 		}
 		m.ImageCodebook = cb
 	}
-	if b.Images, err = imageProcessor(dir, opts); err != nil {
+	if b.Images, b.Warnings, err = imageProcessor(dir, opts); err != nil {
 		b.Close()
 		return nil, err
 	}
@@ -245,15 +255,23 @@ func loadCodebook(ctx context.Context, opts Options) (*flava.ImageCodebook, erro
 	return cb, nil
 }
 
-func imageProcessor(dir string, opts Options) (*imageproc.Processor, error) {
-	var cfg imageproc.Config
-	path := filepath.Join(dir, "preprocessor_config.json")
-	if _, err := os.Stat(path); err == nil {
-		if cfg, err = imageproc.LoadConfig(path); err != nil {
-			return nil, fmt.Errorf("pretrained: %w", err)
-		}
+// imageProcessor reads the folder's image settings (imageproc.LoadDir:
+// transformers 5's processor_config.json, else preprocessor_config.json;
+// neither: flava-full's defaults) and reports keys it does not read.
+func imageProcessor(dir string, opts Options) (*imageproc.Processor, []string, error) {
+	var warnings []string
+	cfg, file, err := imageproc.LoadDir(dir)
+	switch {
+	case errors.Is(err, imageproc.ErrNoConfig):
+		cfg = imageproc.Config{}
+		warnings = append(warnings, fmt.Sprintf("%s has no %s or %s: using facebook/flava-full's image settings", dir, imageproc.ProcessorConfigFile, imageproc.PreprocessorConfigFile))
+	case err != nil:
+		return nil, nil, fmt.Errorf("pretrained: %w", err)
+	case len(cfg.UnknownKeys) > 0:
+		warnings = append(warnings, fmt.Sprintf("%s: image settings not read by flavabeam (ignored): %s", file, strings.Join(cfg.UnknownKeys, ", ")))
 	}
-	return newImageProcessor(cfg, opts)
+	p, err := newImageProcessor(cfg, opts)
+	return p, warnings, err
 }
 
 func newImageProcessor(cfg imageproc.Config, opts Options) (*imageproc.Processor, error) {
@@ -263,6 +281,8 @@ func newImageProcessor(cfg imageproc.Config, opts Options) (*imageproc.Processor
 	if opts.IgnoreOrientation {
 		cfg.IgnoreOrientation = true
 	}
+	cfg.Backend = opts.ImageBackend
+	cfg.Input = opts.ImageInput
 	p, err := imageproc.NewProcessor(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("pretrained: image processor: %w", err)
