@@ -81,7 +81,8 @@ func reasonOf(err error) string {
 		return ""
 	case errors.Is(err, imageproc.ErrTooLarge):
 		return schemas.ReasonTooLarge
-	case errors.Is(err, imageproc.ErrEmpty), errors.Is(err, imageproc.ErrUnknownFormat), errors.Is(err, imageproc.ErrCorrupt):
+	case errors.Is(err, imageproc.ErrEmpty), errors.Is(err, imageproc.ErrUnknownFormat), errors.Is(err, imageproc.ErrCorrupt),
+		errors.Is(err, imageproc.ErrMode):
 		return schemas.ReasonDecode
 	case errors.Is(err, tokenizer.ErrInvalidUTF8):
 		return schemas.ReasonInvalidText
