@@ -17,11 +17,17 @@ func benchJPEG(b *testing.B) []byte {
 }
 
 // BenchmarkPreprocessJPEG: a 640×480 JPEG through decode, the 224 bicubic
-// and 112 Lanczos paths and normalisation, one goroutine (PIL: ~56 img/s on
-// one core of this machine class, FINDINGS.md).
+// and 112 Lanczos paths and normalisation, one goroutine, per backend (PIL:
+// ~56 img/s on one core of this machine class, FINDINGS.md).
 func BenchmarkPreprocessJPEG(b *testing.B) {
+	for _, backend := range Backends {
+		b.Run(string(backend), func(b *testing.B) { benchPreprocessJPEG(b, backend) })
+	}
+}
+
+func benchPreprocessJPEG(b *testing.B, backend Backend) {
 	data := benchJPEG(b)
-	p, err := NewProcessor(Config{})
+	p, err := NewProcessor(Config{Backend: backend})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -42,7 +48,13 @@ func BenchmarkPreprocessJPEG(b *testing.B) {
 
 // BenchmarkPreprocessDecoded: the same from decoded pixels (PIL: ~72 img/s).
 func BenchmarkPreprocessDecoded(b *testing.B) {
-	p, err := NewProcessor(Config{})
+	for _, backend := range Backends {
+		b.Run(string(backend), func(b *testing.B) { benchPreprocessDecoded(b, backend) })
+	}
+}
+
+func benchPreprocessDecoded(b *testing.B, backend Backend) {
+	p, err := NewProcessor(Config{Backend: backend})
 	if err != nil {
 		b.Fatal(err)
 	}
