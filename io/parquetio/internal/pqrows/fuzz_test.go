@@ -9,6 +9,7 @@ import (
 
 	"github.com/parquet-go/parquet-go"
 
+	"github.com/flavabeam/flavabeam/internal/fuzzguard"
 	"github.com/flavabeam/flavabeam/schemas"
 )
 
@@ -35,31 +36,33 @@ func FuzzReadParquet(f *testing.F) {
 		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		pf, err := ParseFooter(bytes.NewReader(data), int64(len(data)))
-		if err != nil {
-			return
-		}
-		p, err := NewPlan(pf.Schema(), Columns{})
-		if err != nil {
-			return
-		}
-		first := int64(0)
-		for _, rg := range pf.RowGroups() {
-			n := rg.NumRows()
-			sink := Sink{
-				Record: func(r schemas.ImageText) {
-					if err := r.Validate(); err != nil {
-						t.Fatalf("emitted an invalid record: %v", err)
-					}
-				},
-				Bad: func(int64, string, error, schemas.ImageText) {},
+		fuzzguard.Run(t, fuzzguard.Limits{}, func() {
+			pf, err := ParseFooter(bytes.NewReader(data), int64(len(data)))
+			if err != nil {
+				return
 			}
-			done, err := ReadRowGroup(context.Background(), rg, p, "fuzz", first, sink)
-			if err == nil && done != n {
-				t.Fatalf("row group of %d rows handed out %d without error", n, done)
+			p, err := NewPlan(pf.Schema(), Columns{})
+			if err != nil {
+				return
 			}
-			first += n
-		}
+			first := int64(0)
+			for _, rg := range pf.RowGroups() {
+				n := rg.NumRows()
+				sink := Sink{
+					Record: func(r schemas.ImageText) {
+						if err := r.Validate(); err != nil {
+							t.Fatalf("emitted an invalid record: %v", err)
+						}
+					},
+					Bad: func(int64, string, error, schemas.ImageText) {},
+				}
+				done, err := ReadRowGroup(context.Background(), rg, p, "fuzz", first, sink)
+				if err == nil && done != n {
+					t.Fatalf("row group of %d rows handed out %d without error", n, done)
+				}
+				first += n
+			}
+		})
 	})
 }
 
