@@ -14,7 +14,7 @@ import (
 )
 
 // FuzzReadParquet feeds arbitrary bytes through the same path Read takes
-// for a file (ParseFooter, NewPlan, ReadRowGroup over every row group). It must return records
+// for a file (Open, NewPlan, File.ReadRowGroup over every row group). It must return records
 // or errors, never panic or hang. Seeds: files we and pyarrow wrote, plus
 // testdata/fuzz/FuzzReadParquet.
 func FuzzReadParquet(f *testing.F) {
@@ -35,9 +35,12 @@ func FuzzReadParquet(f *testing.F) {
 		}
 		f.Add(b)
 	}
+	// testdata/records.parquet with a footer length of 0xF0000000 (issue 15:
+	// parquet-go allocated 4 GiB for it).
+	f.Add(hugeFooter(f))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		fuzzguard.Run(t, fuzzguard.Limits{}, func() {
-			pf, err := ParseFooter(bytes.NewReader(data), int64(len(data)))
+			pf, err := Open(bytes.NewReader(data), int64(len(data)), Limits{})
 			if err != nil {
 				return
 			}
@@ -46,7 +49,7 @@ func FuzzReadParquet(f *testing.F) {
 				return
 			}
 			first := int64(0)
-			for _, rg := range pf.RowGroups() {
+			for i, rg := range pf.RowGroups() {
 				n := rg.NumRows()
 				sink := Sink{
 					Record: func(r schemas.ImageText) {
@@ -56,7 +59,7 @@ func FuzzReadParquet(f *testing.F) {
 					},
 					Bad: func(int64, string, error, schemas.ImageText) {},
 				}
-				done, err := ReadRowGroup(context.Background(), rg, p, "fuzz", first, sink)
+				done, err := pf.ReadRowGroup(context.Background(), i, p, "fuzz", first, sink)
 				if err == nil && done != n {
 					t.Fatalf("row group of %d rows handed out %d without error", n, done)
 				}
