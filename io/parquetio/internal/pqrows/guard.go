@@ -38,7 +38,7 @@ type File struct {
 // file's last 8 bytes (up to 4 GiB) before comparing it with the file size,
 // and its Thrift decoder sizes slices by the list lengths the footer
 // declares (up to 2^31 elements): both are checked here first (see
-// notes/parquet-go-footer.md).
+// notes/parquet-go-upstream.md).
 func Open(r io.ReaderAt, size int64, lim Limits) (f *File, err error) {
 	if err := lim.Validate(); err != nil {
 		return nil, err
