@@ -299,10 +299,10 @@ func (f *File) readPageHeader(pos, end int64) (*format.PageHeader, int, error) {
 }
 
 // checkPage checks one page's declared sizes and value count against the
-// caps, and that its compressed bytes at pos decompress to no more than its
-// declared uncompressed size (parquet-go's decompressors grow their output
-// without bound, and its LZ4_RAW decoder doubles its buffer forever on a
-// corrupt block).
+// caps, and that its compressed bytes at pos decompress to exactly its
+// declared uncompressed size: parquet-go allocates the declared size, its
+// decompressors grow their output without bound, and its LZ4_RAW decoder
+// doubles its buffer forever on a corrupt block.
 func (f *File) checkPage(h *format.PageHeader, pos int64, codec format.CompressionCodec) error {
 	if h.CompressedPageSize < 0 || h.UncompressedPageSize < 0 {
 		return fmt.Errorf("compressed_page_size %d, uncompressed_page_size %d: %w", h.CompressedPageSize, h.UncompressedPageSize, ErrCorruptFile)
@@ -364,6 +364,10 @@ func (f *File) checkPage(h *format.PageHeader, pos int64, codec format.Compressi
 		if n <= 0 || got != uint64(want) {
 			return fmt.Errorf("snappy block declares %d bytes, the page header %d: %w", got, want, ErrCorruptFile)
 		}
+		// A snappy copy element emits at most 64 bytes from 3 input bytes.
+		if want > 22*srcLen+64 {
+			return fmt.Errorf("snappy block of %d bytes cannot decode to %d: %w", srcLen, want, ErrCorruptFile)
+		}
 		return nil
 	}
 	src, err := readAt(f.r, pos+levels, int(srcLen))
@@ -376,13 +380,17 @@ func (f *File) checkPage(h *format.PageHeader, pos int64, codec format.Compressi
 	return nil
 }
 
-// checkDecompressed decompresses src, failing once the output exceeds want
-// bytes: as a stream into io.Discard (gzip, brotli), into a buffer of want
+// checkDecompressed decompresses src, failing unless the output is exactly
+// want bytes (stopping as soon as it exceeds want): as a stream into io.Discard (gzip, brotli), into a buffer of want
 // bytes (LZ4_RAW), or (zstd) into a buffer that may grow to maxOut.
 func checkDecompressed(codec format.CompressionCodec, src []byte, want, maxOut int64) error {
 	if codec == format.Lz4Raw {
-		if _, err := lz4.UncompressBlock(src, make([]byte, want)); err != nil {
+		n, err := lz4.UncompressBlock(src, make([]byte, want))
+		if err != nil {
 			return fmt.Errorf("does not decompress into its declared %d bytes: %v: %w", want, err, ErrCorruptFile)
+		}
+		if int64(n) != want {
+			return fmt.Errorf("decompresses to %d bytes, not its declared %d: %w", n, want, ErrCorruptFile)
 		}
 		return nil
 	}
@@ -409,6 +417,8 @@ func checkDecompressed(codec format.CompressionCodec, src []byte, want, maxOut i
 			return fmt.Errorf("decompresses to more than its declared %d bytes: %w", want, ErrCorruptFile)
 		case err != nil:
 			return fmt.Errorf("%v: %w", err, ErrCorruptFile)
+		case int64(len(out)) != want:
+			return fmt.Errorf("decompresses to %d bytes, not its declared %d: %w", len(out), want, ErrCorruptFile)
 		}
 		return nil
 	case format.Brotli:
@@ -422,6 +432,8 @@ func checkDecompressed(codec format.CompressionCodec, src []byte, want, maxOut i
 		return fmt.Errorf("decompresses to more than its declared %d bytes: %w", want, ErrCorruptFile)
 	case err != nil:
 		return fmt.Errorf("%v: %w", err, ErrCorruptFile)
+	case got != want:
+		return fmt.Errorf("decompresses to %d bytes, not its declared %d: %w", got, want, ErrCorruptFile)
 	}
 	return nil
 }

@@ -182,6 +182,8 @@ func TestCheckChunkRefusesLyingPages(t *testing.T) {
 		{"gzip bomb", dataPage(1, len(bomb), 1000), bomb, format.Gzip, ErrCorruptFile},
 		{"zstd bomb", dataPage(1, len(zbomb), 1000), zbomb, format.Zstd, ErrCorruptFile},
 		{"snappy preamble lies", dataPage(1, len(snap), 1<<20), snap, format.Snappy, ErrCorruptFile},
+		{"gzip smaller than declared", dataPage(1, len(bomb), 100<<20), bomb, format.Gzip, ErrCorruptFile},
+		{"snappy preamble honest, ratio impossible", dataPage(1, 3, 1<<20), []byte{0x80, 0x80, 0x40}, format.Snappy, ErrCorruptFile},
 		{"corrupt lz4 block", dataPage(1, 4, 100), []byte{0xff, 0xff, 0xff, 0xff}, format.Lz4Raw, ErrCorruptFile},
 		{"unsupported codec", dataPage(1, 3, 3), []byte{1, 2, 3}, format.LZO, ErrCorruptFile},
 	}
