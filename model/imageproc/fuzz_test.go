@@ -27,6 +27,9 @@ func FuzzDecodePreprocess(f *testing.F) {
 			f.Add(b)
 		}
 	}
+	// Progressive JPEGs whose scans cost seconds (issue 15): refused.
+	f.Add(progressiveJPEG(1024, 1024, 300))
+	f.Add(progressiveJPEG(64, 64, 20))
 	p, err := NewProcessor(Config{MaxPixels: 1 << 20})
 	if err != nil {
 		f.Fatal(err)
