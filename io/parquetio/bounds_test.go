@@ -1,7 +1,9 @@
 package parquetio
 
 import (
+	"context"
 	"encoding/binary"
+	"errors"
 	"os"
 	"path/filepath"
 	"runtime/metrics"
@@ -63,5 +65,26 @@ func TestReadOptionsPageLimitDeadLettersRowGroups(t *testing.T) {
 	}
 	if err := (ReadOptions{MaxPageValues: -1}).Validate(); err == nil || !strings.Contains(err.Error(), "ReadOptions.MaxPageValues") {
 		t.Errorf("Validate of a negative limit: %v", err)
+	}
+}
+
+func TestCountRowsChecksTheFooter(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.parquet")
+	writeFile(t, good, sampleRecords(7), WriteOptions{RowGroupRows: 3})
+	if n, err := CountRows(context.Background(), good, ReadOptions{}); err != nil || n != 7 {
+		t.Errorf("CountRows = %d, %v; want 7", n, err)
+	}
+	bad := filepath.Join(dir, "huge_footer.parquet")
+	if err := os.WriteFile(bad, hugeFooterRecords(t), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	before := allocated()
+	_, err := CountRows(context.Background(), bad, ReadOptions{})
+	if !errors.Is(err, ErrCorruptFile) || !strings.Contains(err.Error(), bad) {
+		t.Errorf("CountRows of the 4 GiB footer: %v, want ErrCorruptFile naming the file", err)
+	}
+	if got := allocated() - before; got > 16<<20 {
+		t.Errorf("allocated %d bytes", got)
 	}
 }

@@ -119,6 +119,22 @@ func openParquet(ctx context.Context, path string, opts ReadOptions) (*openedFil
 	return of, pf, nil
 }
 
+// CountRows returns the row count the footer of the Parquet file at path
+// declares, reading only the footer, under the same checks and limits as Read
+// (an error wraps ErrCorruptFile or ErrLimit for a file Read would
+// dead-letter). It is for progress reporting: Read itself needs no count.
+func CountRows(ctx context.Context, path string, opts ReadOptions) (int64, error) {
+	if err := opts.Validate(); err != nil {
+		return 0, err
+	}
+	of, pf, err := openParquet(ctx, path, opts)
+	if err != nil {
+		return 0, err
+	}
+	defer of.Close()
+	return pf.NumRows(), nil
+}
+
 // splitFn lists a file's row groups, checking its schema once.
 type splitFn struct {
 	Options ReadOptions

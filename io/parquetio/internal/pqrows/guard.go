@@ -63,6 +63,9 @@ func Open(r io.ReaderAt, size int64, lim Limits) (f *File, err error) {
 // Schema is the file's schema.
 func (f *File) Schema() *parquet.Schema { return f.pf.Schema() }
 
+// NumRows is the row count the footer declares.
+func (f *File) NumRows() int64 { return f.pf.NumRows() }
+
 // RowGroups are the file's row groups.
 func (f *File) RowGroups() []parquet.RowGroup { return f.pf.RowGroups() }
 
