@@ -14,7 +14,10 @@
 //     goroutine's stack and panic, ending the process: a hang cannot be
 //     stopped any other way, and a runaway allocation must be stopped before
 //     it takes the machine. The fuzzer sees its worker die and saves the
-//     input; under plain go test the run fails with the same message.
+//     input (it reports only "fuzzing process hung or terminated
+//     unexpectedly"; `go test -run=FuzzX/<file>` replays the saved input and
+//     prints the watchdog's message and stacks); under plain go test the run
+//     fails with the same message.
 //
 // It imports the standard library only and is meant for _test.go files of
 // every layer (test imports do not count in internal/layering's check).
