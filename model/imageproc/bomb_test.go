@@ -183,3 +183,74 @@ func TestCheckJPEGScansCounts(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// lsbWriter writes the least-significant-bit-first bit stream of WebP
+// lossless (VP8L).
+type lsbWriter struct {
+	b []byte
+	n uint
+}
+
+func (w *lsbWriter) bits(v uint32, n uint) {
+	for i := uint(0); i < n; i++ {
+		if w.n%8 == 0 {
+			w.b = append(w.b, 0)
+		}
+		if v>>i&1 == 1 {
+			w.b[len(w.b)-1] |= 1 << (w.n % 8)
+		}
+		w.n++
+	}
+}
+
+// solidVP8L is a valid lossless WebP of w×h transparent black pixels in 28
+// bytes: five single-symbol prefix codes, so every pixel takes zero bits.
+func solidVP8L(w, h int) []byte {
+	bw := &lsbWriter{}
+	bw.bits(0x2f, 8) // signature
+	bw.bits(uint32(w-1), 14)
+	bw.bits(uint32(h-1), 14)
+	bw.bits(0, 1) // alpha hint
+	bw.bits(0, 3) // version
+	bw.bits(0, 1) // no transform
+	bw.bits(0, 1) // no colour cache
+	bw.bits(0, 1) // no meta prefix codes
+	for i := 0; i < 5; i++ {
+		bw.bits(1, 1) // simple code
+		bw.bits(0, 1) // one symbol
+		bw.bits(0, 1) // of 1 bit
+		bw.bits(0, 1) // symbol 0
+	}
+	data := bw.b
+	chunk := binary.LittleEndian.AppendUint32([]byte("VP8L"), uint32(len(data)))
+	chunk = append(chunk, data...)
+	if len(data)%2 == 1 {
+		chunk = append(chunk, 0)
+	}
+	out := binary.LittleEndian.AppendUint32([]byte("RIFF"), uint32(4+len(chunk)))
+	return append(append(out, "WEBP"...), chunk...)
+}
+
+func TestDecodeRefusesTinyWebPDeclaringManyPixels(t *testing.T) {
+	// Honest: it really is 9000×9000 pixels, and x/image/webp spends ~20 s
+	// and 570 MB on it (measured on the loaded 2-core test machine).
+	data := solidVP8L(9000, 9000)
+	_, err, allocs := decodeAllocs(data, DecodeOptions{})
+	if !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("%d-byte WebP of 9000x9000: %v, want ErrTooLarge", len(data), err)
+	}
+	if allocs > 1<<20 {
+		t.Errorf("refusing it allocated %d bytes", allocs)
+	}
+	// 1 MP and below decodes whatever the ratio, and the ratio is an option.
+	img, err := Decode(solidVP8L(1024, 1024), DecodeOptions{})
+	if err != nil || img.W != 1024 {
+		t.Errorf("1024x1024 from %d bytes: %v", len(data), err)
+	}
+	if _, err := Decode(solidVP8L(1100, 1000), DecodeOptions{MaxPixelsPerByte: 1 << 20}); err != nil {
+		t.Errorf("1.1 MP in 28 bytes with MaxPixelsPerByte 1M: %v", err)
+	}
+	if _, err := Decode(solidVP8L(1100, 1000), DecodeOptions{}); !errors.Is(err, ErrTooLarge) {
+		t.Errorf("1.1 MP in 28 bytes by default: %v, want ErrTooLarge", err)
+	}
+}

@@ -36,7 +36,22 @@ type DecodeOptions struct {
 	// IgnoreOrientation skips the EXIF orientation transpose. Default false
 	// (orientation applied, as transformers' load_image does for paths/URLs).
 	IgnoreOrientation bool
+	// MaxPixelsPerByte refuses images above 1 MP whose declared pixels
+	// exceed this many per byte of encoded data, before decoding: a 28-byte
+	// lossless WebP of one colour can declare 9000×9000 pixels, which
+	// x/image/webp takes about 20 s and 570 MB to decode. Default (0)
+	// DefaultMaxPixelsPerByte.
+	MaxPixelsPerByte int64
 }
+
+// DefaultMaxPixelsPerByte bounds decoding work by input size: a
+// PIL-limit image (89.5 MP) needs at least 22 KB, beyond the best ratio of
+// any photograph or drawing (deflate tops out near 1,032:1 of raw bytes).
+const DefaultMaxPixelsPerByte = 4096
+
+// freePixels is the image size below which MaxPixelsPerByte does not apply:
+// a decode of 1 MP costs a few MB and well under a second.
+const freePixels = 1 << 20
 
 // Format is an image container format.
 type Format string
@@ -112,6 +127,14 @@ func Decode(data []byte, opts DecodeOptions) (*RGB, error) {
 	}
 	if int64(cfg.Width)*int64(cfg.Height) > limit {
 		return nil, fmt.Errorf("%w: %s declares %dx%d, above the limit of %d pixels", ErrTooLarge, f, cfg.Width, cfg.Height, limit)
+	}
+	perByte := opts.MaxPixelsPerByte
+	if perByte <= 0 {
+		perByte = DefaultMaxPixelsPerByte
+	}
+	if px := int64(cfg.Width) * int64(cfg.Height); px > freePixels && px > perByte*int64(len(data)) {
+		return nil, fmt.Errorf("%w: %s declares %dx%d (%d pixels) in %d bytes, above %d pixels per byte",
+			ErrTooLarge, f, cfg.Width, cfg.Height, px, len(data), perByte)
 	}
 	if f == BMP {
 		// x/image/bmp sizes its buffer from the header before reading; refuse

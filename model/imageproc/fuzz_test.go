@@ -30,6 +30,10 @@ func FuzzDecodePreprocess(f *testing.F) {
 	// Progressive JPEGs whose scans cost seconds (issue 15): refused.
 	f.Add(progressiveJPEG(1024, 1024, 300))
 	f.Add(progressiveJPEG(64, 64, 20))
+	// A 28-byte lossless WebP declaring 9000×9000 pixels (refused by the
+	// pixel limit here, by MaxPixelsPerByte at the default one).
+	f.Add(solidVP8L(9000, 9000))
+	f.Add(solidVP8L(900, 900))
 	p, err := NewProcessor(Config{MaxPixels: 1 << 20})
 	if err != nil {
 		f.Fatal(err)
