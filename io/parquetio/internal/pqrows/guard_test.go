@@ -261,3 +261,20 @@ func TestOpenAcceptsEveryCodec(t *testing.T) {
 		}
 	}
 }
+
+// stuckReader returns neither values nor an error, forever.
+type stuckReader struct{ calls int }
+
+func (s *stuckReader) ReadValues([]parquet.Value) (int, error) { s.calls++; return 0, nil }
+
+func TestCursorStopsOnAReaderWithoutProgress(t *testing.T) {
+	sr := &stuckReader{}
+	c := &cursor{vr: sr, buf: make([]parquet.Value, 4)}
+	_, err := c.fill()
+	if !errors.Is(err, ErrCorruptFile) {
+		t.Fatalf("fill = %v, want ErrCorruptFile", err)
+	}
+	if sr.calls > maxIdleReads+1 {
+		t.Errorf("%d reads before giving up", sr.calls)
+	}
+}
