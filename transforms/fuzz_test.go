@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/flavabeam/flavabeam/internal/fuzzguard"
 	"github.com/flavabeam/flavabeam/schemas"
 )
 
@@ -23,22 +24,24 @@ func FuzzPrepareRecord(f *testing.F) {
 	f.Add([]byte("\x89PNG\r\n\x1a\nshort"), " \t")
 	f.Add([]byte{}, "caf\xe9")
 	f.Fuzz(func(t *testing.T, img []byte, text string) {
-		rec := schemas.ImageText{ID: "fuzz", Image: img, Text: text}
-		p, err := prepareImage(context.Background(), h, rec, true, true)
-		if err == nil {
-			err = tokenizeInto(context.Background(), h, 16, &p)
-		}
-		if err != nil {
-			if r := reasonOf(err); r == schemas.ReasonUnknown || r == "" {
-				t.Fatalf("error without a dead-letter reason: %v", err)
+		fuzzguard.Run(t, fuzzguard.Limits{}, func() {
+			rec := schemas.ImageText{ID: "fuzz", Image: img, Text: text}
+			p, err := prepareImage(context.Background(), h, rec, true, true)
+			if err == nil {
+				err = tokenizeInto(context.Background(), h, 16, &p)
 			}
-			return
-		}
-		if p.HasImage() && len(p.Pixels) != p.PixelShape[0]*p.PixelShape[1]*p.PixelShape[2] {
-			t.Fatalf("%d pixel values for shape %v", len(p.Pixels), p.PixelShape)
-		}
-		if p.HasText() && len(p.InputIDs) != 16 {
-			t.Fatalf("%d ids, want 16", len(p.InputIDs))
-		}
+			if err != nil {
+				if r := reasonOf(err); r == schemas.ReasonUnknown || r == "" {
+					t.Fatalf("error without a dead-letter reason: %v", err)
+				}
+				return
+			}
+			if p.HasImage() && len(p.Pixels) != p.PixelShape[0]*p.PixelShape[1]*p.PixelShape[2] {
+				t.Fatalf("%d pixel values for shape %v", len(p.Pixels), p.PixelShape)
+			}
+			if p.HasText() && len(p.InputIDs) != 16 {
+				t.Fatalf("%d ids, want 16", len(p.InputIDs))
+			}
+		})
 	})
 }

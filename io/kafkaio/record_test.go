@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"testing"
 	"time"
+
+	"github.com/flavabeam/flavabeam/internal/fuzzguard"
 )
 
 func sampleRecords() []Record {
@@ -55,19 +57,21 @@ func FuzzDecodeRecord(f *testing.F) {
 		f.Add(AppendRecord(nil, r))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		r, err := DecodeRecord(b)
-		if err != nil {
-			if !errors.Is(err, ErrCorruptRecord) {
-				t.Fatalf("error %v does not wrap ErrCorruptRecord", err)
+		fuzzguard.Run(t, fuzzguard.Limits{}, func() {
+			r, err := DecodeRecord(b)
+			if err != nil {
+				if !errors.Is(err, ErrCorruptRecord) {
+					t.Fatalf("error %v does not wrap ErrCorruptRecord", err)
+				}
+				return
 			}
-			return
-		}
-		again, err := DecodeRecord(AppendRecord(nil, r))
-		if err != nil {
-			t.Fatalf("re-decoding: %v", err)
-		}
-		if !reflect.DeepEqual(again, r) {
-			t.Fatalf("round trip changed the record: %#v vs %#v", again, r)
-		}
+			again, err := DecodeRecord(AppendRecord(nil, r))
+			if err != nil {
+				t.Fatalf("re-decoding: %v", err)
+			}
+			if !reflect.DeepEqual(again, r) {
+				t.Fatalf("round trip changed the record: %#v vs %#v", again, r)
+			}
+		})
 	})
 }

@@ -108,9 +108,13 @@ func TestPipelineReadDeadLettersCorruptFile(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "bad.parquet"), []byte("PAR1 not really PAR1"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// Issue 15: parquet-go allocated the 4 GiB this footer length declares.
+	if err := os.WriteFile(filepath.Join(dir, "huge_footer.parquet"), hugeFooterRecords(t), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	p, s := beam.NewPipelineWithRoot()
 	got, dead := Read(s, filepath.Join(dir, "*.parquet"), ReadOptions{})
 	passert.Count(s, got, "records", 5)
-	passert.Equals(s, beam.ParDo(s, deadReason, dead), schemas.ReasonRead+" bad.parquet")
+	passert.Equals(s, beam.ParDo(s, deadReason, dead), ReasonCorruptFile+" bad.parquet", ReasonCorruptFile+" huge_footer.parquet")
 	ptest.RunAndValidate(t, p)
 }

@@ -75,7 +75,7 @@ func BenchmarkReadJPEGRecords(b *testing.B) {
 	b.ResetTimer()
 	read := 0
 	for i := 0; i < b.N; i++ {
-		pf, err := pqrows.ParseFooter(bytes.NewReader(data), int64(len(data)))
+		pf, err := pqrows.Open(bytes.NewReader(data), int64(len(data)), pqrows.Limits{})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -83,9 +83,9 @@ func BenchmarkReadJPEGRecords(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		for _, rg := range pf.RowGroups() {
+		for g := range pf.RowGroups() {
 			sink := pqrows.Sink{Record: func(schemas.ImageText) { read++ }, Bad: func(_ int64, _ string, err error, _ schemas.ImageText) { b.Fatal(err) }}
-			if _, err := pqrows.ReadRowGroup(ctx, rg, p, "bench", 0, sink); err != nil {
+			if _, err := pf.ReadRowGroup(ctx, g, p, "bench", 0, sink); err != nil {
 				b.Fatal(err)
 			}
 		}

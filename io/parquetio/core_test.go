@@ -202,8 +202,8 @@ func TestReadDeadLettersBadFilesAndRows(t *testing.T) {
 		reasons[filepath.Base(d.ID)] = d.Reason
 	}
 	want := map[string]string{
-		"garbage.parquet":   schemas.ReasonRead,
-		"truncated.parquet": schemas.ReasonRead,
+		"garbage.parquet":   ReasonCorruptFile,
+		"truncated.parquet": ReasonCorruptFile,
 		"empty":             schemas.ReasonMissingInput,
 		"badtext":           schemas.ReasonInvalidText,
 	}

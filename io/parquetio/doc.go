@@ -14,6 +14,15 @@
 // an incompatible column or a bad row becomes a schemas.DeadLetter; Read never
 // fails the pipeline on data.
 //
+// Reading a file allocates at most a documented bound derived from the
+// file's size and ReadOptions' limits (MaxFooterBytes, MaxMetadataBytes,
+// MaxPageBytes, MaxPageValues; see internal/pqrows): the footer length,
+// Thrift list sizes, column chunk offsets and page headers a file declares
+// are checked before parquet-go, which trusts them, reads anything. A file
+// that is malformed or beyond a limit is a dead letter with reason
+// ReasonCorruptFile ("corrupt_file") naming the file (or the row group, when
+// only that row group's pages are at fault), never a dead worker.
+//
 // Write shards records by a hash of their ID into
 // prefix-SSSSS-of-NNNNN.parquet, writing each shard to a temporary name and
 // renaming it into place, so a reader never sees a half-written file and a

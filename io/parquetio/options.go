@@ -35,10 +35,36 @@ type ReadOptions struct {
 	// EventTimeColumn names the TIMESTAMP or INT96 column of event times.
 	// Default "": event_time, timestamp.
 	EventTimeColumn string
+
+	// Limits on what reading one file may allocate. Every size a file
+	// declares is checked against the file's own size and these caps before
+	// anything of that size is allocated; a file beyond one is dead-lettered
+	// with ReasonCorruptFile. See the package doc for the resulting bound.
+	//
+	// MaxFooterBytes caps the footer (Thrift metadata). Default 0: 16 MiB.
+	MaxFooterBytes int64
+	// MaxMetadataBytes caps what decoding the footer or a page header
+	// allocates for its lists, estimated from the counts it declares.
+	// Default 0: 64 MiB.
+	MaxMetadataBytes int64
+	// MaxPageBytes caps a page's compressed and uncompressed size; one value
+	// (an image) lies within one page. Default 0: 256 MiB.
+	MaxPageBytes int64
+	// MaxPageValues caps the values of one page or dictionary. Default 0:
+	// 4,194,304.
+	MaxPageValues int64
 }
 
-// Validate reports a malformed column name.
+func (o ReadOptions) limits() pqrows.Limits {
+	return pqrows.Limits{MaxFooterBytes: o.MaxFooterBytes, MaxMetadataBytes: o.MaxMetadataBytes,
+		MaxPageBytes: o.MaxPageBytes, MaxPageValues: o.MaxPageValues}
+}
+
+// Validate reports a malformed column name or a negative limit.
 func (o ReadOptions) Validate() error {
+	if err := o.limits().Validate(); err != nil {
+		return fmt.Errorf("parquetio: ReadOptions.%w", err)
+	}
 	for name, v := range map[string]string{
 		"IDColumn": o.IDColumn, "ImageColumn": o.ImageColumn, "ImageURIColumn": o.ImageURIColumn,
 		"TextColumn": o.TextColumn, "LabelsColumn": o.LabelsColumn, "MetadataColumn": o.MetadataColumn,

@@ -3,13 +3,13 @@ package parquetio
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"reflect"
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
-	"github.com/parquet-go/parquet-go"
 
 	"github.com/flavabeam/flavabeam/io/parquetio/internal/pqrows"
 	"github.com/flavabeam/flavabeam/schemas"
@@ -60,6 +60,29 @@ func Read(s beam.Scope, glob string, opts ReadOptions) (records, deadLetters bea
 	return recs, beam.Flatten(s, dl1, dl2, dl3)
 }
 
+// ReasonCorruptFile is the DeadLetter.Reason of a file or row group that is
+// structurally invalid or declares sizes beyond ReadOptions' limits (errors
+// wrapping ErrCorruptFile or ErrLimit); the message names the file.
+const ReasonCorruptFile = "corrupt_file"
+
+// ErrCorruptFile: a file's structure is invalid (magic bytes, footer, page
+// headers, offsets or sizes outside the file, pages that do not decompress
+// to their declared size).
+var ErrCorruptFile = pqrows.ErrCorruptFile
+
+// ErrLimit: a file declares a footer, page or dictionary larger than
+// ReadOptions allows; it is refused before anything of that size is
+// allocated.
+var ErrLimit = pqrows.ErrLimit
+
+// readReason is the dead-letter reason for a file-level error.
+func readReason(err error) string {
+	if errors.Is(err, ErrCorruptFile) || errors.Is(err, ErrLimit) {
+		return ReasonCorruptFile
+	}
+	return schemas.ReasonRead
+}
+
 func deadLetter(id, reason string, err error, payload []byte) schemas.DeadLetter {
 	return schemas.DeadLetter{ID: id, Stage: StageRead, Reason: reason, Message: err.Error(), Payload: payload, Time: time.Now().UTC()}
 }
@@ -81,19 +104,35 @@ func (f *expandFn) ProcessElement(ctx context.Context, glob string, emit func(st
 	}
 }
 
-// openParquet opens path and parses its footer, turning a parquet-go panic
-// on corrupt bytes into an error.
-func openParquet(ctx context.Context, path string) (*openedFile, *parquet.File, error) {
+// openParquet opens path and parses its footer within the limits of opts
+// (pqrows.Open), turning a parquet-go panic on corrupt bytes into an error.
+func openParquet(ctx context.Context, path string, opts ReadOptions) (*openedFile, *pqrows.File, error) {
 	of, err := openFile(ctx, path)
 	if err != nil {
 		return nil, nil, fmt.Errorf("parquetio: open %s: %w", path, err)
 	}
-	pf, err := pqrows.ParseFooter(of.r, of.size)
+	pf, err := pqrows.Open(of.r, of.size, opts.limits())
 	if err != nil {
 		of.Close()
 		return nil, nil, fmt.Errorf("parquetio: %s: %w", path, err)
 	}
 	return of, pf, nil
+}
+
+// CountRows returns the row count the footer of the Parquet file at path
+// declares, reading only the footer, under the same checks and limits as Read
+// (an error wraps ErrCorruptFile or ErrLimit for a file Read would
+// dead-letter). It is for progress reporting: Read itself needs no count.
+func CountRows(ctx context.Context, path string, opts ReadOptions) (int64, error) {
+	if err := opts.Validate(); err != nil {
+		return 0, err
+	}
+	of, pf, err := openParquet(ctx, path, opts)
+	if err != nil {
+		return 0, err
+	}
+	defer of.Close()
+	return pf.NumRows(), nil
 }
 
 // splitFn lists a file's row groups, checking its schema once.
@@ -102,9 +141,9 @@ type splitFn struct {
 }
 
 func (f *splitFn) ProcessElement(ctx context.Context, path string, emit func(RowGroupUnit), dead func(schemas.DeadLetter)) {
-	of, pf, err := openParquet(ctx, path)
+	of, pf, err := openParquet(ctx, path, f.Options)
 	if err != nil {
-		dead(deadLetter(path, schemas.ReasonRead, err, nil))
+		dead(deadLetter(path, readReason(err), err, nil))
 		return
 	}
 	defer of.Close()
@@ -130,7 +169,7 @@ type readFn struct {
 
 	path string
 	file *openedFile
-	pf   *parquet.File
+	pf   *pqrows.File
 	plan *pqrows.Plan
 }
 
@@ -147,9 +186,9 @@ func (f *readFn) ProcessElement(ctx context.Context, u RowGroupUnit, emit func(s
 	unitID := fmt.Sprintf("%s#rowgroup=%d", u.Path, u.RowGroup)
 	if f.path != u.Path {
 		f.closeFile()
-		of, pf, err := openParquet(ctx, u.Path)
+		of, pf, err := openParquet(ctx, u.Path, f.Options)
 		if err != nil {
-			dead(deadLetter(unitID, schemas.ReasonRead, err, nil))
+			dead(deadLetter(unitID, readReason(err), err, nil))
 			return
 		}
 		p, err := pqrows.NewPlan(pf.Schema(), f.Options.columns())
@@ -172,10 +211,10 @@ func (f *readFn) ProcessElement(ctx context.Context, u RowGroupUnit, emit func(s
 			dead(deadLetter(rec.ID, reason, fmt.Errorf("parquetio: %s row %d: %w", u.Path, row, err), payload))
 		},
 	}
-	done, err := pqrows.ReadRowGroup(ctx, rgs[u.RowGroup], f.plan, u.Path, u.FirstRow, sink)
+	done, err := f.pf.ReadRowGroup(ctx, u.RowGroup, f.plan, u.Path, u.FirstRow, sink)
 	if err != nil {
 		// Rows before the failure were emitted; the rest of the unit is lost.
-		dead(deadLetter(unitID, schemas.ReasonRead, fmt.Errorf("parquetio: %s rows %d..%d: %w", u.Path, u.FirstRow+done, u.FirstRow+u.NumRows-1, err), nil))
+		dead(deadLetter(unitID, readReason(err), fmt.Errorf("parquetio: %s rows %d..%d: %w", u.Path, u.FirstRow+done, u.FirstRow+u.NumRows-1, err), nil))
 		f.closeFile()
 	}
 }

@@ -3,6 +3,7 @@ package checkpoint
 import (
 	"errors"
 	"fmt"
+	"math"
 	"reflect"
 	"sort"
 	"strconv"
@@ -81,8 +82,10 @@ var tensorType = reflect.TypeOf((*tensor.Tensor)(nil))
 // does not exist in this configuration and is skipped; nil struct pointers and
 // slice elements are skipped too. Fields without an `st` tag are ignored.
 //
-// Missing tensors (not optional, not found under their alias either) and shape
-// mismatches are all reported together in a *BindError.
+// Missing tensors (not optional, not found under their alias either), shape
+// mismatches, and tied tensors whose two stored sides differ (a checkpoint
+// that keeps both names of a tie must hold the same values under both) are
+// all reported together in a *BindError.
 func Bind(sd *StateDict, prefix string, target any, aliases Aliases) (BindResult, error) {
 	v := reflect.ValueOf(target)
 	if v.Kind() != reflect.Pointer || v.IsNil() || v.Elem().Kind() != reflect.Struct {
@@ -176,8 +179,10 @@ func (b *binder) bindTensor(dst *tensor.Tensor, name string, optional bool) {
 		}
 	}
 	b.used[src] = true
+	tiedTo := ""
 	if alt, ok := b.alias(src); ok && b.sd.Has(alt) {
 		b.used[alt] = true // the other side of a tie is consumed too
+		tiedTo = alt
 	}
 	info, _ := b.sd.Info(src)
 	if !tensor.SameShape(info.Shape, dst.Shape) {
@@ -189,8 +194,38 @@ func (b *binder) bindTensor(dst *tensor.Tensor, name string, optional bool) {
 		b.err.Other = append(b.err.Other, err.Error())
 		return
 	}
+	if tiedTo != "" {
+		if err := b.sameTied(src, tiedTo, t); err != nil {
+			b.err.Other = append(b.err.Other, err.Error())
+			return
+		}
+	}
 	dst.Data = t.Data
 	b.bound++
+}
+
+// sameTied checks that both sides of a tie a checkpoint stores (torch.save
+// keeps both names) hold the same tensor: the model uses one of them, and
+// PyTorch's load_state_dict would keep whichever it loaded last. Sides that
+// are the same bytes (one storage) need no comparison.
+func (b *binder) sameTied(src, alt string, t *tensor.Tensor) error {
+	ai, _ := b.sd.Info(alt)
+	if !tensor.SameShape(ai.Shape, t.Shape) {
+		return fmt.Errorf("tied tensors %s %v and %s %v differ in shape", src, t.Shape, alt, ai.Shape)
+	}
+	u, err := b.sd.Float32(alt)
+	if err != nil {
+		return err
+	}
+	if len(u.Data) > 0 && &u.Data[0] == &t.Data[0] {
+		return nil
+	}
+	for i := range t.Data {
+		if math.Float32bits(t.Data[i]) != math.Float32bits(u.Data[i]) {
+			return fmt.Errorf("tied tensors %s and %s differ (first at element %d: %v, %v)", src, alt, i, t.Data[i], u.Data[i])
+		}
+	}
+	return nil
 }
 
 func (b *binder) alias(name string) (string, bool) {

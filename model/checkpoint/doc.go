@@ -34,5 +34,19 @@
 // (non-contiguous tensors, compressed or big-endian entries, reads without a
 // memory map) are charged to a budget of a few times the file size.
 //
+// # Untrusted model directories
+//
+// What a model directory holds is treated as untrusted, the directory's own
+// path as trusted. The checkpoint Open picks in a directory, and every shard
+// an *.index.json names, must resolve through symbolic links to a file inside
+// that directory (ErrOutside otherwise; a Hugging Face cache snapshot,
+// <repo>/snapshots/<revision>/, may link into <repo>/blobs/); shard names
+// with "..", an absolute path, a backslash or a colon are ErrMalformed before
+// any link is followed. Bind checks both sides of a declared tie when a
+// checkpoint stores both (torch.save does): they must have the same shape
+// and the same values (or be the same bytes), since the model can use only
+// one of them. Loading config.json and tokenizer files is the callers'
+// business (model/flava, model/tokenizer).
+//
 // It imports model/tensor and the standard library; it knows nothing of FLAVA.
 package checkpoint

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/flavabeam/flavabeam/internal/fuzzguard"
 )
 
 // addSeeds adds every testdata file whose name has one of the suffixes.
@@ -39,22 +41,26 @@ func readAll(sd *StateDict) {
 func FuzzParseSafetensors(f *testing.F) {
 	addSeeds(f, ".safetensors")
 	f.Fuzz(func(t *testing.T, data []byte) {
-		sd, err := ParseSafetensors(data)
-		if err != nil {
-			return
-		}
-		readAll(sd)
+		fuzzguard.Run(t, fuzzguard.Limits{}, func() {
+			sd, err := ParseSafetensors(data)
+			if err != nil {
+				return
+			}
+			readAll(sd)
+		})
 	})
 }
 
 func FuzzParsePyTorch(f *testing.F) {
 	addSeeds(f, ".bin", ".pt")
 	f.Fuzz(func(t *testing.T, data []byte) {
-		sd, err := ParsePyTorch(bytes.NewReader(data), int64(len(data)))
-		if err != nil {
-			return
-		}
-		readAll(sd)
+		fuzzguard.Run(t, fuzzguard.Limits{}, func() {
+			sd, err := ParsePyTorch(bytes.NewReader(data), int64(len(data)))
+			if err != nil {
+				return
+			}
+			readAll(sd)
+		})
 	})
 }
 
@@ -89,19 +95,21 @@ func FuzzUnpickle(f *testing.F) {
 	}
 	archive := torchZipBytes(entries, zip.Store)
 	f.Fuzz(func(t *testing.T, pkl []byte) {
-		zr, err := zip.NewReader(bytes.NewReader(archive), int64(len(archive)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		tr := &torchReader{r: bytes.NewReader(archive), size: int64(len(archive)), budget: maxExpansion*int64(len(archive)) + 1<<20,
-			entries: map[string]*zip.File{}, storage: map[string]*torchStorage{}, prefix: "a/"}
-		for _, zf := range zr.File {
-			tr.entries[zf.Name] = zf
-		}
-		sd, err := tr.unpickle(pkl)
-		if err != nil {
-			return
-		}
-		readAll(sd)
+		fuzzguard.Run(t, fuzzguard.Limits{}, func() {
+			zr, err := zip.NewReader(bytes.NewReader(archive), int64(len(archive)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			tr := &torchReader{r: bytes.NewReader(archive), size: int64(len(archive)), budget: maxExpansion*int64(len(archive)) + 1<<20,
+				entries: map[string]*zip.File{}, storage: map[string]*torchStorage{}, prefix: "a/"}
+			for _, zf := range zr.File {
+				tr.entries[zf.Name] = zf
+			}
+			sd, err := tr.unpickle(pkl)
+			if err != nil {
+				return
+			}
+			readAll(sd)
+		})
 	})
 }

@@ -25,9 +25,44 @@ var checkpointNames = []string{
 // MaxIndexSize caps a sharded checkpoint's *.index.json.
 const MaxIndexSize = 64 << 20
 
+// ErrOutside: a checkpoint file found inside a model directory (the chosen
+// checkpoint of a directory, or a shard named by an index) resolves, through
+// symbolic links, to a file outside that directory.
+var ErrOutside = errors.New("checkpoint: file resolves outside its model directory")
+
+// confine returns the real path of p, a file named from inside directory
+// root, after checking that it resolves inside root. A Hugging Face cache
+// snapshot (<repo>/snapshots/<revision>/) links its files to
+// <repo>/blobs/<hash>, so there the whole repo folder is allowed. A p that
+// does not exist is returned as is, for the caller to report.
+func confine(root, p string) (string, error) {
+	real, err := filepath.EvalSymlinks(p)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return p, nil
+		}
+		return "", err
+	}
+	realRoot, err := filepath.EvalSymlinks(root)
+	if err != nil {
+		return "", err
+	}
+	allowed := []string{realRoot}
+	if parent := filepath.Dir(realRoot); filepath.Base(parent) == "snapshots" {
+		allowed = append(allowed, filepath.Dir(parent))
+	}
+	for _, a := range allowed {
+		if rel, err := filepath.Rel(a, real); err == nil && filepath.IsLocal(rel) {
+			return real, nil
+		}
+	}
+	return "", fmt.Errorf("%w: %s resolves to %s, outside %s", ErrOutside, p, real, realRoot)
+}
+
 // Open reads a checkpoint from path, which may be
 //   - a directory holding model.safetensors, model.safetensors.index.json,
-//     pytorch_model.bin or pytorch_model.bin.index.json (the first found wins);
+//     pytorch_model.bin or pytorch_model.bin.index.json (the first found wins;
+//     it must resolve inside the directory, see ErrOutside);
 //   - an *.index.json of a sharded checkpoint (see OpenSharded);
 //   - a safetensors file or a torch.save zip (.bin, .pt, .pth), told apart by
 //     their content.
@@ -45,6 +80,9 @@ func Open(path string) (*StateDict, error) {
 		for _, name := range checkpointNames {
 			p := filepath.Join(path, name)
 			if fi, err := os.Stat(p); err == nil && !fi.IsDir() {
+				if _, err := confine(path, p); err != nil {
+					return nil, err
+				}
 				return Open(p)
 			}
 		}
@@ -100,8 +138,11 @@ func sniff(path string) (string, error) {
 // OpenSharded reads a sharded checkpoint from its index
 // (model.safetensors.index.json or pytorch_model.bin.index.json): a JSON
 // object whose "weight_map" maps each tensor name to the shard file, relative
-// to the index's directory, that holds it. Shard names must stay inside that
-// directory, and every mapped name must be in its shard. Tensors a shard holds
+// to the index's directory, that holds it. Shard names must be relative
+// paths inside that directory (no "..", no absolute path: ErrMalformed) that
+// also resolve inside it through symbolic links (ErrOutside; a Hugging Face
+// cache snapshot's links into its repo's blobs/ are inside), and every mapped
+// name must be in its shard. Tensors a shard holds
 // beyond its mapped names (tied aliases in .bin shards) are kept unless
 // another shard maps them.
 func OpenSharded(indexPath string) (*StateDict, error) {
@@ -150,9 +191,11 @@ func OpenSharded(indexPath string) (*StateDict, error) {
 		return nil, err
 	}
 	for _, shard := range shards {
-		p := filepath.Join(dir, shard)
+		p, err := confine(dir, filepath.Join(dir, shard))
+		if err != nil {
+			return fail(fmt.Errorf("shard %s of %s: %w", shard, indexPath, err))
+		}
 		var sd *StateDict
-		var err error
 		switch format, serr := sniff(p); {
 		case errors.Is(serr, fs.ErrNotExist):
 			return fail(fmt.Errorf("%w: shard %s of %s: %v", ErrNotFound, shard, indexPath, serr))

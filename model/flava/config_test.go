@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/flavabeam/flavabeam/internal/fixtures"
+	"github.com/flavabeam/flavabeam/internal/fuzzguard"
 )
 
 // TestConfigDiffEqualsFull parses each fixture's config.json (a diff against
@@ -216,34 +217,36 @@ func FuzzParseConfig(f *testing.F) {
 	f.Add([]byte(`{}`))
 	f.Add([]byte(`{"text_config":null,"image_config_dict":null}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		c, err := ParseConfig(data)
-		if err != nil {
-			if !errors.Is(err, ErrConfig) {
-				t.Fatalf("error does not wrap ErrConfig: %v", err)
+		fuzzguard.Run(t, fuzzguard.Limits{}, func() {
+			c, err := ParseConfig(data)
+			if err != nil {
+				if !errors.Is(err, ErrConfig) {
+					t.Fatalf("error does not wrap ErrConfig: %v", err)
+				}
+				return
 			}
-			return
-		}
-		if err := c.Validate(); err != nil {
-			t.Fatalf("ParseConfig returned a config Validate rejects: %v", err)
-		}
-		// A parsed config survives a round trip through JSON unchanged.
-		again, err := json.Marshal(c)
-		if err != nil {
-			t.Fatal(err)
-		}
-		c2, err := ParseConfig(again)
-		if err != nil || !reflect.DeepEqual(c, c2) {
-			t.Fatalf("round trip: %v\n%+v\n%+v", err, c, c2)
-		}
-		for _, parse := range []func([]byte) error{
-			func(b []byte) error { _, err := ParseImageConfig(b); return err },
-			func(b []byte) error { _, err := ParseTextConfig(b); return err },
-			func(b []byte) error { _, err := ParseMultimodalConfig(b); return err },
-			func(b []byte) error { _, err := ParseCodebookConfig(b); return err },
-		} {
-			if err := parse(data); err != nil && !errors.Is(err, ErrConfig) {
-				t.Fatalf("sub-config error does not wrap ErrConfig: %v", err)
+			if err := c.Validate(); err != nil {
+				t.Fatalf("ParseConfig returned a config Validate rejects: %v", err)
 			}
-		}
+			// A parsed config survives a round trip through JSON unchanged.
+			again, err := json.Marshal(c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c2, err := ParseConfig(again)
+			if err != nil || !reflect.DeepEqual(c, c2) {
+				t.Fatalf("round trip: %v\n%+v\n%+v", err, c, c2)
+			}
+			for _, parse := range []func([]byte) error{
+				func(b []byte) error { _, err := ParseImageConfig(b); return err },
+				func(b []byte) error { _, err := ParseTextConfig(b); return err },
+				func(b []byte) error { _, err := ParseMultimodalConfig(b); return err },
+				func(b []byte) error { _, err := ParseCodebookConfig(b); return err },
+			} {
+				if err := parse(data); err != nil && !errors.Is(err, ErrConfig) {
+					t.Fatalf("sub-config error does not wrap ErrConfig: %v", err)
+				}
+			}
+		})
 	})
 }

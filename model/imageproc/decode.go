@@ -42,7 +42,22 @@ type DecodeOptions struct {
 	// Defaults: BackendTorchvision, InputPath.
 	Backend Backend
 	Input   InputKind
+	// MaxPixelsPerByte refuses images above 1 MP whose declared pixels
+	// exceed this many per byte of encoded data, before decoding: a 28-byte
+	// lossless WebP of one colour can declare 9000×9000 pixels, which
+	// x/image/webp takes about 20 s and 570 MB to decode. Default (0)
+	// DefaultMaxPixelsPerByte.
+	MaxPixelsPerByte int64
 }
+
+// DefaultMaxPixelsPerByte bounds decoding work by input size: a
+// PIL-limit image (89.5 MP) needs at least 22 KB, beyond the best ratio of
+// any photograph or drawing (deflate tops out near 1,032:1 of raw bytes).
+const DefaultMaxPixelsPerByte = 4096
+
+// freePixels is the image size below which MaxPixelsPerByte does not apply:
+// a decode of 1 MP costs a few MB and well under a second.
+const freePixels = 1 << 20
 
 // Format is an image container format.
 type Format string
@@ -122,10 +137,26 @@ func Decode(data []byte, opts DecodeOptions) (*RGB, error) {
 	if int64(cfg.Width)*int64(cfg.Height) > limit {
 		return nil, fmt.Errorf("%w: %s declares %dx%d, above the limit of %d pixels", ErrTooLarge, f, cfg.Width, cfg.Height, limit)
 	}
+	perByte := opts.MaxPixelsPerByte
+	if perByte <= 0 {
+		perByte = DefaultMaxPixelsPerByte
+	}
+	if px := int64(cfg.Width) * int64(cfg.Height); px > freePixels && px > perByte*int64(len(data)) {
+		return nil, fmt.Errorf("%w: %s declares %dx%d (%d pixels) in %d bytes, above %d pixels per byte",
+			ErrTooLarge, f, cfg.Width, cfg.Height, px, len(data), perByte)
+	}
 	if f == BMP {
 		// x/image/bmp sizes its buffer from the header before reading; refuse
 		// files too short to hold the declared pixels.
 		if err := checkBMPLength(data, cfg); err != nil {
+			return nil, err
+		}
+	}
+	if f == JPEG {
+		// image/jpeg walks every block of the image once per scan; a
+		// progressive file can repeat cheap scans (an end-of-band run covers
+		// 32,767 blocks in two bytes) thousands of times.
+		if err := checkJPEGScans(data, int64(cfg.Width)*int64(cfg.Height)); err != nil {
 			return nil, err
 		}
 	}
@@ -154,6 +185,54 @@ func Decode(data []byte, opts DecodeOptions) (*RGB, error) {
 		}
 	}
 	return out, nil
+}
+
+// Bounds on a JPEG's scans: image/jpeg's work is about scans × pixels.
+// libjpeg's standard progression uses 6 (gray) to 10 (colour) scans; at
+// maxJPEGScanPixels a decode walks ~67M blocks, about a second on one core.
+const (
+	maxJPEGScans      = 256
+	maxJPEGScanPixels = 1 << 32
+)
+
+// checkJPEGScans counts the scans (SOS markers) up to EOI and refuses a
+// JPEG with more than maxJPEGScans, or with scans × pixels above
+// maxJPEGScanPixels.
+func checkJPEGScans(data []byte, pixels int64) error {
+	scans := 0
+	for i := 2; i+1 < len(data); {
+		if data[i] != 0xff {
+			i++ // entropy-coded data (skipped below) or garbage image/jpeg rejects
+			continue
+		}
+		m := data[i+1]
+		switch {
+		case m == 0xff || m == 0x00 || m >= 0xd0 && m <= 0xd7 || m == 0x01:
+			i += 2 // fill byte, stuffed zero, restart marker, TEM: no length
+			continue
+		case m == 0xd9: // EOI
+			return nil
+		}
+		if i+3 >= len(data) {
+			return nil
+		}
+		n := int(binary.BigEndian.Uint16(data[i+2:]))
+		i += 2 + n
+		if m != 0xda {
+			continue
+		}
+		scans++
+		if scans > maxJPEGScans || int64(scans)*pixels > maxJPEGScanPixels {
+			return fmt.Errorf("%w: jpeg has more than %d scans of %d pixels (at most %d scans, %d scan-pixels)",
+				ErrTooLarge, scans-1, pixels, maxJPEGScans, int64(maxJPEGScanPixels))
+		}
+		// Skip the entropy-coded segment: up to a marker other than a stuffed
+		// zero or a restart marker.
+		for i+1 < len(data) && !(data[i] == 0xff && data[i+1] != 0 && (data[i+1] < 0xd0 || data[i+1] > 0xd7)) {
+			i++
+		}
+	}
+	return nil
 }
 
 // checkBMPLength refuses a BMP whose file is shorter than its pixel array.

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/flavabeam/flavabeam/internal/fuzzguard"
 )
 
 // FuzzTokenize: any bytes either fail with ErrInvalidUTF8 or give ids in
@@ -17,54 +19,56 @@ func FuzzTokenize(f *testing.F) {
 		f.Add(s, "b")
 	}
 	f.Fuzz(func(t *testing.T, text, pair string) {
-		ids, err := tk.AppendIDs(nil, text)
-		if !utf8.ValidString(text) {
-			if err == nil {
-				t.Fatalf("invalid UTF-8 %q accepted", text)
+		fuzzguard.Run(t, fuzzguard.Limits{}, func() {
+			ids, err := tk.AppendIDs(nil, text)
+			if !utf8.ValidString(text) {
+				if err == nil {
+					t.Fatalf("invalid UTF-8 %q accepted", text)
+				}
+				return
 			}
-			return
-		}
-		if err != nil {
-			t.Fatalf("valid text %q: %v", text, err)
-		}
-		// Each code point gives at most one token, except that NFD
-		// expands (a Hangul syllable into three jamo): bound 4 per code point.
-		if n := utf8.RuneCountInString(text); len(ids) > 4*n {
-			t.Fatalf("%d ids for %d code points", len(ids), n)
-		}
-		unk := false
-		for _, id := range ids {
-			if id < 0 || int(id) >= tk.IDBound() {
-				t.Fatalf("id %d out of range", id)
+			if err != nil {
+				t.Fatalf("valid text %q: %v", text, err)
 			}
-			unk = unk || id == tk.UnkID()
-		}
-		e, err := tk.EncodePair(text, pair, EncodeOptions{MaxLength: 16})
-		if utf8.ValidString(pair) {
+			// Each code point gives at most one token, except that NFD
+			// expands (a Hangul syllable into three jamo): bound 4 per code point.
+			if n := utf8.RuneCountInString(text); len(ids) > 4*n {
+				t.Fatalf("%d ids for %d code points", len(ids), n)
+			}
+			unk := false
+			for _, id := range ids {
+				if id < 0 || int(id) >= tk.IDBound() {
+					t.Fatalf("id %d out of range", id)
+				}
+				unk = unk || id == tk.UnkID()
+			}
+			e, err := tk.EncodePair(text, pair, EncodeOptions{MaxLength: 16})
+			if utf8.ValidString(pair) {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if e.Len() != 16 || len(e.TypeIDs) != 16 || len(e.AttentionMask) != 16 || len(e.Tokens) != 16 {
+					t.Fatalf("encoding of length %d, want 16", e.Len())
+				}
+			}
+			if unk {
+				return
+			}
+			// Decoding without specials and re-encoding is stable once the
+			// text is normalized (decode output is lowercase, accent-free).
+			dec, err := tk.Decode(ids, true)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if e.Len() != 16 || len(e.TypeIDs) != 16 || len(e.AttentionMask) != 16 || len(e.Tokens) != 16 {
-				t.Fatalf("encoding of length %d, want 16", e.Len())
+			again, err := tk.AppendIDs(nil, dec)
+			if err != nil {
+				t.Fatal(err)
 			}
-		}
-		if unk {
-			return
-		}
-		// Decoding without specials and re-encoding is stable once the
-		// text is normalized (decode output is lowercase, accent-free).
-		dec, err := tk.Decode(ids, true)
-		if err != nil {
-			t.Fatal(err)
-		}
-		again, err := tk.AppendIDs(nil, dec)
-		if err != nil {
-			t.Fatal(err)
-		}
-		dec2, err := tk.Decode(again, true)
-		if err != nil || dec2 != dec {
-			t.Fatalf("decode(encode(decode)) = %q, want %q", dec2, dec)
-		}
+			dec2, err := tk.Decode(again, true)
+			if err != nil || dec2 != dec {
+				t.Fatalf("decode(encode(decode)) = %q, want %q", dec2, dec)
+			}
+		})
 	})
 }
 
@@ -75,20 +79,22 @@ func FuzzParseTokenizerJSON(f *testing.F) {
 	f.Add([]byte(`{"normalizer":{"type":"BertNormalizer","lowercase":false},"post_processor":{"type":"BertProcessing","cls":["[CLS]",2],"sep":["[SEP]",3]},"model":{"unk_token":"[UNK]","continuing_subword_prefix":"##","vocab":{"[PAD]":0,"[UNK]":1,"[CLS]":2,"[SEP]":3,"[MASK]":4}}}`))
 	f.Add([]byte(`{"model":{"type":"BPE"}}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		tk, err := ParseTokenizerJSON(data, Config{})
-		if err != nil {
-			if !isSentinel(err) {
-				t.Fatalf("error without sentinel: %v", err)
+		fuzzguard.Run(t, fuzzguard.Limits{}, func() {
+			tk, err := ParseTokenizerJSON(data, Config{})
+			if err != nil {
+				if !isSentinel(err) {
+					t.Fatalf("error without sentinel: %v", err)
+				}
+				return
 			}
-			return
-		}
-		e, err := tk.Encode("a b ab [MASK] x", EncodeOptions{MaxLength: 8})
-		if err != nil || e.Len() != 8 {
-			t.Fatalf("Encode: %v len %d", err, e.Len())
-		}
-		if _, err := tk.Decode(e.IDs, true); err != nil {
-			t.Fatal(err)
-		}
+			e, err := tk.Encode("a b ab [MASK] x", EncodeOptions{MaxLength: 8})
+			if err != nil || e.Len() != 8 {
+				t.Fatalf("Encode: %v len %d", err, e.Len())
+			}
+			if _, err := tk.Decode(e.IDs, true); err != nil {
+				t.Fatal(err)
+			}
+		})
 	})
 }
 
@@ -98,16 +104,18 @@ func FuzzReadVocab(f *testing.F) {
 	f.Add([]byte("[PAD]\r\n[UNK]\r\n[CLS]\r\n[SEP]\r\n[MASK]"))
 	f.Add([]byte("\n\n\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		tk, err := FromVocabTxt(data, Config{})
-		if err != nil {
-			if !isSentinel(err) {
-				t.Fatalf("error without sentinel: %v", err)
+		fuzzguard.Run(t, fuzzguard.Limits{}, func() {
+			tk, err := FromVocabTxt(data, Config{})
+			if err != nil {
+				if !isSentinel(err) {
+					t.Fatalf("error without sentinel: %v", err)
+				}
+				return
 			}
-			return
-		}
-		if _, err := tk.Encode("[CLS] ab b", EncodeOptions{}); err != nil {
-			t.Fatal(err)
-		}
+			if _, err := tk.Encode("[CLS] ab b", EncodeOptions{}); err != nil {
+				t.Fatal(err)
+			}
+		})
 	})
 }
 

@@ -19,7 +19,12 @@ type cursor struct {
 	buf   []parquet.Value
 	i, n  int
 	done  bool
+	idle  int // consecutive reads that returned no value and no error
 }
+
+// maxIdleReads bounds reads that return neither values nor an error, so a
+// page reader that stops making progress ends in an error, not a loop.
+const maxIdleReads = 16
 
 func newCursor(cc parquet.ColumnChunk) *cursor {
 	return &cursor{pages: cc.Pages(), buf: make([]parquet.Value, 64)}
@@ -44,6 +49,13 @@ func (c *cursor) fill() (bool, error) {
 		}
 		n, err := c.vr.ReadValues(c.buf)
 		c.i, c.n = 0, n
+		if n == 0 && err == nil {
+			if c.idle++; c.idle > maxIdleReads {
+				return false, fmt.Errorf("page reader returned no values %d times in a row: %w", c.idle, ErrCorruptFile)
+			}
+		} else {
+			c.idle = 0
+		}
 		if errors.Is(err, io.EOF) {
 			c.vr = nil
 		} else if err != nil {
@@ -92,26 +104,11 @@ type Sink struct {
 	Bad func(row int64, reason string, err error, rec schemas.ImageText)
 }
 
-// ParseFooter opens a Parquet file (footer only), turning a parquet-go
-// panic on corrupt bytes into an error.
-func ParseFooter(r io.ReaderAt, size int64) (pf *parquet.File, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			pf, err = nil, fmt.Errorf("corrupt file: %v", p)
-		}
-	}()
-	return parquet.OpenFile(r, size, parquet.SkipPageIndex(true), parquet.SkipBloomFilters(true))
-}
-
-// ReadRowGroup reads every row of rg through p. file names the file for
-// fallback IDs ("file#row"); firstRow is the file-level index of rg's first
-// row. A bad row goes to sink.Bad and reading continues. An error means the
-// row group is unreadable from row firstRow+done on (done rows were handed
-// to sink); a parquet-go panic on corrupt pages becomes such an error.
-func ReadRowGroup(ctx context.Context, rg parquet.RowGroup, p *Plan, file string, firstRow int64, sink Sink) (done int64, err error) {
+// readRowGroup is File.ReadRowGroup after the checks.
+func readRowGroup(ctx context.Context, rg parquet.RowGroup, p *Plan, file string, firstRow int64, sink Sink) (done int64, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			err = fmt.Errorf("corrupt row group: %v", r)
+			err = fmt.Errorf("parquet-go panicked on the row group: %v: %w", r, ErrCorruptFile)
 		}
 	}()
 	leaves := p.leaves()
