@@ -68,6 +68,12 @@ type Options struct {
 	// IgnoreOrientation stops EXIF orientation from being applied. Default
 	// false: applied, as transformers does for images it opens from files.
 	IgnoreOrientation bool `json:"ignore_orientation,omitempty"`
+	// Precision is the arithmetic of the model's Linear products: "f32" or
+	// "bf16" (weights and activations rounded to bfloat16, float32
+	// accumulation; see flava.Precision). A worker whose CPU lacks native
+	// bf16 (AVX512_BF16) fails its setup with flava.ErrBF16Unsupported.
+	// Default "" (f32).
+	Precision string `json:"precision,omitempty"`
 }
 
 // Validate names the first bad field.
@@ -89,7 +95,16 @@ func (o Options) Validate() error {
 	case strings.ContainsRune(o.Model, 0):
 		return bad("Model", strconv.Quote(o.Model), "contains NUL")
 	}
+	if _, err := flava.ParsePrecision(o.Precision); err != nil {
+		return bad("Precision", strconv.Quote(o.Precision), "must be f32 or bf16")
+	}
 	return nil
+}
+
+// precision is o.Precision parsed (Validate has checked it).
+func (o Options) precision() flava.Precision {
+	p, _ := flava.ParsePrecision(o.Precision)
+	return p
 }
 
 // withDefaults fills the zero fields.
@@ -117,8 +132,8 @@ func (o Options) withDefaults() Options {
 // key share one Bundle per process (tests use it with SharedLoads).
 func (o Options) ModelKey() string {
 	o = o.withDefaults()
-	return fmt.Sprintf("bundle|%s|codebook=%s|cache=%s|offline=%t|maxpix=%d|noorient=%t",
-		o.Model, o.CodebookSource, o.HubCacheDir, o.Offline, o.MaxPixels, o.IgnoreOrientation)
+	return fmt.Sprintf("bundle|%s|codebook=%s|cache=%s|offline=%t|maxpix=%d|noorient=%t|precision=%s",
+		o.Model, o.CodebookSource, o.HubCacheDir, o.Offline, o.MaxPixels, o.IgnoreOrientation, o.precision())
 }
 
 // loadOptions maps o onto pretrained.Options.
