@@ -228,11 +228,14 @@ func BenchmarkSgemmBF16(b *testing.B) {
 				benchThreads(b, func(b *testing.B) {
 					b.ReportAllocs()
 					v.fn()
+					cpu0 := cpuSeconds()
 					b.ResetTimer()
 					for range b.N {
 						v.fn()
 					}
-					b.ReportMetric(2*float64(m)*float64(n)*float64(k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+					flops := 2 * float64(m) * float64(n) * float64(k) * float64(b.N)
+					b.ReportMetric(flops/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+					reportCPUFlops(b, cpu0, flops)
 				})
 			})
 		}

@@ -23,6 +23,7 @@ func BenchmarkFMAPeak(b *testing.B) {
 			b.Run(fmt.Sprintf("%s/goroutines=%d", isa, g), func(b *testing.B) {
 				const n = 10_000_000
 				var flops float64
+				cpu0 := cpuSeconds()
 				for b.Loop() {
 					var wg sync.WaitGroup
 					per := make([]float64, g)
@@ -35,10 +36,20 @@ func BenchmarkFMAPeak(b *testing.B) {
 					}
 				}
 				b.ReportMetric(flops/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+				reportCPUFlops(b, cpu0, flops)
 			})
 		}
 	}
 	if !ran {
 		b.Skip("no SIMD assembly in this build")
+	}
+}
+
+// reportCPUFlops reports flops per CPU second of the process since cpu0
+// ("GFLOP/cpu-s"): per core, the rate the work ran at while it had a core,
+// which is what a loaded, shared machine still lets one compare.
+func reportCPUFlops(b *testing.B, cpu0, flops float64) {
+	if c := cpuSeconds() - cpu0; c > 0 {
+		b.ReportMetric(flops/c/1e9, "GFLOP/cpu-s")
 	}
 }

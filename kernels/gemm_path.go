@@ -15,22 +15,27 @@ type gemmPath struct {
 // amd64 init adds "avx2" and "avx512" where the CPU has them.
 var gemmPaths = []gemmPath{{"go", kernelGo}}
 
-// defaultGEMMPath is the measured rule for the float32 micro-kernel: the
-// AVX2 kernel wherever the CPU has AVX2 and FMA, AVX-512 or not. The AVX-512
-// kernel computes the same tile with half the instructions, but on AMD Zen 4
-// (256-bit FMA units, a ZMM FMA issued as two halves) it was no faster in
-// BenchmarkSgemmPaths (see BENCHMARKS.kernels.md), and no CPU with two
-// 512-bit FMA units (Intel Sapphire Rapids class, where it should be) has
-// run it yet; until one has, it is opt-in (SetGEMMPath("avx512")). The
-// results are bit-identical on every path but "go", so the choice never
-// changes outputs there.
+// defaultGEMMPath is the rule for the float32 micro-kernel: "avx512" where
+// the CPU has AVX-512 (F, VL, BW, DQ), else "avx2" where it has AVX2 and
+// FMA, else "go". The two SIMD kernels compute the same tile with the same
+// FMAs in the same order (bit-identical results, TestGemmPathsBitIdentical),
+// so the rule is about speed only. Measured on AMD Zen 4 (256-bit FMA units:
+// a ZMM FMA issues as two halves, and BenchmarkFMAPeak gives the same
+// 113 GFLOP/s per core for YMM and ZMM), the AVX-512 kernel still ran 2–6 %
+// more flops per CPU second than the AVX2 one at every FLAVA Linear shape
+// (BenchmarkSgemmPaths, GFLOP/cpu-s; BENCHMARKS.kernels.md): half the
+// instructions per k step (one load of B instead of two, the A broadcast
+// folded into the FMA). On CPUs with two 512-bit FMA units (Intel Sapphire
+// Rapids class) it should gain far more, but none has run it yet.
+// SetGEMMPath("avx2") turns it off.
 func defaultGEMMPath() gemmPath {
+	best := gemmPaths[0]
 	for _, p := range gemmPaths {
-		if p.name == "avx2" {
-			return p
+		if p.name == "avx2" || p.name == "avx512" {
+			best = p // gemmPaths is ordered narrowest first
 		}
 	}
-	return gemmPaths[0]
+	return best
 }
 
 // GEMMPaths names the float32 SGEMM micro-kernels this CPU can run, narrowest
