@@ -117,13 +117,14 @@ func sgemmBF16Ref(m, n, k int, a []float32, lda int, w []float32, beta float32, 
 // TestSgemmPackedBF16MatchesReference checks SgemmPackedBF16, with the Go
 // twin and the native micro-kernel, on 1 and 2 threads, against
 // sgemmBF16Ref bit for bit, guard bands included, on odd sizes: m not a
-// multiple of 12, n not a multiple of 32, odd k, k across bf16KC slices, n
+// multiple of 12, n not a multiple of 32, odd k, k across bf16KC slices (k =
+// 1701 spans three), n
 // across bf16NC blocks, lda and ldc wider than the matrices.
 func TestSgemmPackedBF16MatchesReference(t *testing.T) {
 	dims := [][3]int{
 		{1, 1, 1}, {5, 15, 7}, {12, 32, 2}, {13, 33, 257}, {7, 17, 255},
 		{24, 64, 512}, {197, 65, 63}, {241, 47, 300}, {3, 1540, 40}, {65, 31, 0},
-		{0, 20, 10}, {9, 0, 10}, {130, 1600, 270},
+		{0, 20, 10}, {9, 0, 10}, {130, 1600, 270}, {13, 40, 1701}, {25, 33, 768},
 	}
 	betas := []float32{0, 1, -0.25}
 	for name, kern := range bf16Kernels() {
@@ -197,10 +198,11 @@ func TestSgemmPackedBF16NoAllocs(t *testing.T) {
 }
 
 // BenchmarkSgemmBF16 runs SgemmPackedBF16 next to SgemmPacked (float32) at
-// the FLAVA Linear shapes (M×K×N as in BenchmarkSgemmPacked), with the
-// native micro-kernel and, at the smallest shape, the Go emulation.
+// the FLAVA Linear shapes (M×K×N as in BenchmarkSgemmPacked, plus the MLP
+// output layer, K = 3072), with the native micro-kernel and, at the
+// smallest shape, the Go emulation.
 func BenchmarkSgemmBF16(b *testing.B) {
-	for _, s := range [][3]int{{128, 768, 768}, {197, 768, 768}, {197, 768, 3072}, {1576, 768, 3072}} {
+	for _, s := range [][3]int{{128, 768, 768}, {197, 768, 768}, {197, 768, 3072}, {1576, 768, 3072}, {197, 3072, 768}, {1576, 3072, 768}} {
 		m, k, n := s[0], s[1], s[2]
 		r := rand.New(rand.NewPCG(1, 1))
 		x, w, c := randSlice(r, m*k), randSlice(r, n*k), make([]float32, m*n)
