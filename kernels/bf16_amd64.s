@@ -275,3 +275,33 @@ kbf_store:
 	VMOVUPS Z23, 64(DI)
 	VZEROUPPER
 	RET
+
+// func amxPeakBF16(cfg *byte, n int)
+// n iterations of four independent TDPBF16PS on 16×16 float32 tiles
+// (16 rows × 32 bf16 times 16 pair-rows × 16 columns: 16384 flops each,
+// 65536 per iteration), no memory traffic, after LDTILECFG from cfg (64
+// bytes, palette 1, tiles 0–5 of 16 rows × 64 bytes). The caller must have
+// asked Linux for the AMX tile state (amxEnable). Written without a
+// machine that has AMX: no test or benchmark here has run it.
+TEXT ·amxPeakBF16(SB), NOSPLIT, $0-16
+	MOVQ cfg+0(FP), DI
+	MOVQ n+8(FP), CX
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x78; BYTE $0x49; BYTE $0x07 // LDTILECFG (DI)
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x7b; BYTE $0x49; BYTE $0xc0 // TILEZERO TMM0
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x7b; BYTE $0x49; BYTE $0xc8 // TILEZERO TMM1
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x7b; BYTE $0x49; BYTE $0xd0 // TILEZERO TMM2
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x7b; BYTE $0x49; BYTE $0xd8 // TILEZERO TMM3
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x7b; BYTE $0x49; BYTE $0xe0 // TILEZERO TMM4
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x7b; BYTE $0x49; BYTE $0xe8 // TILEZERO TMM5
+	TESTQ CX, CX
+	JLE amx_done
+amx_loop:
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x52; BYTE $0x5c; BYTE $0xc4 // TDPBF16PS TMM0, TMM4, TMM5 (Intel order)
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x52; BYTE $0x5c; BYTE $0xcc // TDPBF16PS TMM1, TMM4, TMM5 (Intel order)
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x52; BYTE $0x5c; BYTE $0xd4 // TDPBF16PS TMM2, TMM4, TMM5 (Intel order)
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x52; BYTE $0x5c; BYTE $0xdc // TDPBF16PS TMM3, TMM4, TMM5 (Intel order)
+	DECQ CX
+	JNZ amx_loop
+amx_done:
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x78; BYTE $0x49; BYTE $0xc0 // TILERELEASE
+	RET
