@@ -30,7 +30,8 @@
 // order, the one VDPBF16PS defines, which the plain-Go twin bf16KernelGo
 // reproduces bit for bit; on CPUs without AVX512_BF16 that twin runs instead,
 // about 100× slower than the native kernel (BF16Native reports which). AMX
-// (TDPBF16PS) is not implemented: no machine this project ran on has it.
+// has only a ceiling loop (TDPBF16PS on tiles, BenchmarkFMAPeak amx-bf16,
+// never run: no machine this project ran on has AMX); there is no AMX GEMM.
 //
 // Weights that never change are packed once, not per call: PackWeights lays a
 // PyTorch Linear weight out as Sgemm's B panels (SgemmPacked, LinearPacked:
