@@ -62,8 +62,11 @@ var bf16Emulation = false
 // SetPrecision sets the precision of every Linear of m (see "Precision" in
 // the package doc). bf16 is refused with ErrBF16Unsupported on a CPU
 // without native bf16 products. The packed copies of the previous
-// precision are dropped; the new ones are packed lazily. Call it when no
-// forward pass is running.
+// precision are dropped; the new ones are packed lazily. bf16 products
+// always run on a packed copy (SetPackedWeights affects float32 only).
+// Linears built as struct literals, outside this package's constructors,
+// have no packing state and stay float32. Call it when no forward pass is
+// running.
 func (m *Model) SetPrecision(p Precision) error { return setPrecision(m, p) }
 
 // SetPrecision is Model.SetPrecision for the image encoder alone.
