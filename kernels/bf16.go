@@ -183,7 +183,7 @@ type bf16Buf struct {
 
 var bf16BufPool freeList[bf16Buf]
 
-// tmpPool holds the edge-tile scratch of the workers.
+// bf16TmpPool holds the edge-tile scratch of the pool workers.
 var bf16TmpPool freeList[[bf16MR * bf16NR]float32]
 
 // SgemmPackedBF16 computes C = A·Wᵀ + beta·C with A rounded to bf16, the
