@@ -8,11 +8,30 @@
 // layerNormRowRef, softmaxRowRef, attentionRef); the fast paths are tested
 // against them on odd sizes with guard bands. Sgemm is a packed, cache-blocked
 // GotoBLAS/BLIS-style loop nest (kc 256, mc 240, nc 1536) around a 6×16
-// register-blocked micro-kernel written in Go assembly for amd64 AVX2+FMA;
+// register-blocked micro-kernel written in Go assembly for amd64 (AVX2+FMA and
+// AVX-512);
 // GELU's erfc and Softmax's exp are vectorised in the same file family. The
 // assembly is hand-written rather than generated (avo) to keep the module free
 // of a generator dependency; it is a few hundred lines with one macro per
 // inner step.
+//
+// The float32 micro-kernel has three paths with bit-identical results on the
+// two SIMD ones: "avx512" (ZMM, chosen wherever the CPU has AVX-512), "avx2"
+// and "go"; GEMMPaths lists them, SetGEMMPath forces one (defaultGEMMPath
+// gives the measured rule). BenchmarkFMAPeak measures the ceiling of each
+// ISA present: YMM and ZMM FMA, and VDPBF16PS on YMM and ZMM.
+//
+// bfloat16 products: PackWeightsBF16 rounds a Linear weight to bf16 (round
+// to nearest even) and packs it once; SgemmPackedBF16 and LinearPackedBF16
+// round the activations to bf16 on entry (VCVTNE2PS2BF16) and run a 12×32
+// VDPBF16PS micro-kernel with float32 accumulation. Go's assembler has no
+// AVX512_BF16 mnemonics, so bf16_gen.go writes those instructions as EVEX
+// bytes (checked against GNU as). Every element is accumulated in one fixed
+// order, the one VDPBF16PS defines, which the plain-Go twin bf16KernelGo
+// reproduces bit for bit; on CPUs without AVX512_BF16 that twin runs instead,
+// about 100× slower than the native kernel (BF16Native reports which). AMX
+// has only a ceiling loop (TDPBF16PS on tiles, BenchmarkFMAPeak amx-bf16,
+// never run: no machine this project ran on has AMX); there is no AMX GEMM.
 //
 // Weights that never change are packed once, not per call: PackWeights lays a
 // PyTorch Linear weight out as Sgemm's B panels (SgemmPacked, LinearPacked:

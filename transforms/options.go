@@ -81,6 +81,12 @@ type Options struct {
 	// on white) or "pil" (an opened PIL image as is: no EXIF, non-RGB images
 	// refused). Default "" = path.
 	ImageInput string `json:"image_input,omitempty"`
+	// Precision is the arithmetic of the model's Linear products: "f32" or
+	// "bf16" (weights and activations rounded to bfloat16, float32
+	// accumulation; see flava.Precision). A worker whose CPU lacks native
+	// bf16 (AVX512_BF16) fails its setup with flava.ErrBF16Unsupported.
+	// Default "" (f32).
+	Precision string `json:"precision,omitempty"`
 }
 
 // Validate names the first bad field.
@@ -108,7 +114,16 @@ func (o Options) Validate() error {
 	if _, err := imageproc.ParseInputKind(o.ImageInput); err != nil {
 		return bad("ImageInput", strconv.Quote(o.ImageInput), "want path, pil-rgb or pil")
 	}
+	if _, err := flava.ParsePrecision(o.Precision); err != nil {
+		return bad("Precision", strconv.Quote(o.Precision), "must be f32 or bf16")
+	}
 	return nil
+}
+
+// precision is o.Precision parsed (Validate has checked it).
+func (o Options) precision() flava.Precision {
+	p, _ := flava.ParsePrecision(o.Precision)
+	return p
 }
 
 // withDefaults fills the zero fields.
@@ -138,8 +153,8 @@ func (o Options) ModelKey() string {
 	o = o.withDefaults()
 	backend, _ := imageproc.ParseBackend(o.ImageBackend)
 	input, _ := imageproc.ParseInputKind(o.ImageInput)
-	return fmt.Sprintf("bundle|%s|codebook=%s|cache=%s|offline=%t|maxpix=%d|noorient=%t|backend=%s|input=%s",
-		o.Model, o.CodebookSource, o.HubCacheDir, o.Offline, o.MaxPixels, o.IgnoreOrientation, backend, input)
+	return fmt.Sprintf("bundle|%s|codebook=%s|cache=%s|offline=%t|maxpix=%d|noorient=%t|backend=%s|input=%s|precision=%s",
+		o.Model, o.CodebookSource, o.HubCacheDir, o.Offline, o.MaxPixels, o.IgnoreOrientation, backend, input, o.precision())
 }
 
 // loadOptions maps o onto pretrained.Options.

@@ -146,6 +146,12 @@ func setupModel(ctx context.Context, opts Options) (*modelHandle, error) {
 	b, err := Shared(opts.ModelKey(), func() (*pretrained.Bundle, error) {
 		start := time.Now()
 		b, err := pretrained.Load(ctx, opts.Model, opts.loadOptions())
+		if err == nil {
+			if err = b.Model.SetPrecision(opts.precision()); err != nil {
+				b.Close()
+				b = nil
+			}
+		}
 		h.loaded, h.loadTime = err == nil, time.Since(start)
 		if err == nil {
 			for _, w := range b.Warnings {

@@ -30,6 +30,7 @@ type jobFlags struct {
 	shards                                                         int
 
 	model, codebook, hubCache string
+	precision                 string
 	offline, noOrientation    bool
 	imageBackend, imageInput  string
 	batchSize, threads        int
@@ -64,6 +65,7 @@ func (j *jobFlags) register(fs *flagSet) {
 	fs.IntVar(&j.batchSize, "batch-size", 0, "records per model batch (default 8)")
 	fs.DurationVar(&j.maxWait, "max-wait", 0, "how long a partial batch waits for more records (default 50ms)")
 	fs.IntVar(&j.threads, "threads", 0, "cores the model kernels use per worker (default all)")
+	fs.StringVar(&j.precision, "precision", "f32", "Linear products in f32 or bf16 (bfloat16 inputs, float32 accumulation; needs AVX512_BF16 on the workers)")
 	fs.IntVar(&j.maxLength, "max-length", 0, "token length texts are truncated/padded to (default 77)")
 	fs.Int64Var(&j.maxPixels, "max-pixels", 0, "refuse images with more pixels than this (default PIL's limit, 89478485)")
 	fs.BoolVar(&j.noOrientation, "ignore-orientation", false, "do not apply EXIF orientation")
@@ -129,7 +131,7 @@ func (j *jobFlags) options() transforms.Options {
 	return transforms.Options{
 		Model: j.model, CodebookSource: j.codebook, HubCacheDir: j.hubCache, Offline: j.offline,
 		BatchSize: j.batchSize, MaxWait: j.maxWait, Threads: j.threads, MaxLength: j.maxLength,
-		MaxPixels: j.maxPixels, IgnoreOrientation: j.noOrientation,
+		MaxPixels: j.maxPixels, IgnoreOrientation: j.noOrientation, Precision: j.precision,
 		ImageBackend: j.imageBackend, ImageInput: j.imageInput,
 	}
 }

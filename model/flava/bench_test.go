@@ -44,13 +44,47 @@ func benchIDs(batch, seq int) *tensor.Int64 {
 // kernels takes GOMAXPROCS at init, so run with GOMAXPROCS=1 or 2 in the
 // environment (scripts/bench/compare.sh does), not with -cpu.
 
-func benchImage(b *testing.B, batch int) {
+// withPrecision sets the benchmark model's precision for one benchmark,
+// back to f32 after it; bf16 is skipped on CPUs without native bf16.
+func withPrecision(b *testing.B, m *Model, p Precision) {
+	if err := m.SetPrecision(p); err != nil {
+		b.Skip(err)
+	}
+	b.Cleanup(func() { m.SetPrecision(PrecisionF32) })
+}
+
+// reportBF16Error reports how far the bf16 output got is from the float32
+// one (want): one minus the smallest cosine of a token vector ("1-cos") and
+// the largest absolute difference ("max-abs"), the figures BENCHMARKS.md compares
+// with OpenVINO bf16's on flava-full with random weights.
+func reportBF16Error(b *testing.B, got, want []float32, dim int) {
+	minCos := 1.0
+	for i := 0; i+dim <= len(got); i += dim {
+		minCos = min(minCos, cosine(got[i:i+dim], want[i:i+dim]))
+	}
+	d, _ := tensor.MaxAbsDiff(got, want)
+	b.ReportMetric(1-minCos, "1-cos")
+	b.ReportMetric(d, "max-abs")
+}
+
+func benchImage(b *testing.B, batch int, p Precision) {
 	m := flavaFull(b)
 	in := ImageInput{PixelValues: benchPixels(batch)}
 	var ws Workspace
 	var out ImageOutput
+	var want []float32
+	if p != PrecisionF32 {
+		if err := m.ImageModel.ForwardInto(&ws, &out, in); err != nil {
+			b.Fatal(err)
+		}
+		want = append(want, out.LastHiddenState.Data...)
+	}
+	withPrecision(b, m, p)
 	if err := m.ImageModel.ForwardInto(&ws, &out, in); err != nil { // warm up
 		b.Fatal(err)
+	}
+	if want != nil {
+		defer reportBF16Error(b, out.LastHiddenState.Data, want, m.Config.ImageConfig.HiddenSize)
 	}
 	b.ReportAllocs()
 	cpu0 := cpuSeconds()
@@ -68,17 +102,36 @@ func benchImage(b *testing.B, batch int) {
 
 // BenchmarkImageEncoder: FlavaImageModel of flava-full (ViT-B/16, 224²).
 func BenchmarkImageEncoder(b *testing.B) {
-	b.Run("batch1", func(b *testing.B) { benchImage(b, 1) })
-	b.Run("batch8", func(b *testing.B) { benchImage(b, 8) })
+	b.Run("batch1", func(b *testing.B) { benchImage(b, 1, PrecisionF32) })
+	b.Run("batch8", func(b *testing.B) { benchImage(b, 8, PrecisionF32) })
 }
 
-func benchText(b *testing.B, batch, seq int) {
+// BenchmarkImageEncoderBF16 is BenchmarkImageEncoder at PrecisionBF16; it
+// also reports the error of last_hidden_state against float32 (1-cos,
+// max-abs; see reportBF16Error).
+func BenchmarkImageEncoderBF16(b *testing.B) {
+	b.Run("batch1", func(b *testing.B) { benchImage(b, 1, PrecisionBF16) })
+	b.Run("batch8", func(b *testing.B) { benchImage(b, 8, PrecisionBF16) })
+}
+
+func benchText(b *testing.B, batch, seq int, p Precision) {
 	m := flavaFull(b)
 	in := TextInput{InputIDs: benchIDs(batch, seq)}
 	var ws Workspace
 	var out TextOutput
+	var want []float32
+	if p != PrecisionF32 {
+		if err := m.TextModel.ForwardInto(&ws, &out, in); err != nil {
+			b.Fatal(err)
+		}
+		want = append(want, out.LastHiddenState.Data...)
+	}
+	withPrecision(b, m, p)
 	if err := m.TextModel.ForwardInto(&ws, &out, in); err != nil {
 		b.Fatal(err)
+	}
+	if want != nil {
+		defer reportBF16Error(b, out.LastHiddenState.Data, want, m.Config.TextConfig.HiddenSize)
 	}
 	b.ReportAllocs()
 	cpu0 := cpuSeconds()
@@ -99,8 +152,15 @@ func benchText(b *testing.B, batch, seq int) {
 // (CLIP-length captions) and of 16 tokens (short labels); the names are the
 // ones scripts/bench/report.py pairs with PyTorch.
 func BenchmarkTextEncoder(b *testing.B) {
-	b.Run("seq77", func(b *testing.B) { benchText(b, 8, 77) })
-	b.Run("seq16", func(b *testing.B) { benchText(b, 8, 16) })
+	b.Run("seq77", func(b *testing.B) { benchText(b, 8, 77, PrecisionF32) })
+	b.Run("seq16", func(b *testing.B) { benchText(b, 8, 16, PrecisionF32) })
+}
+
+// BenchmarkTextEncoderBF16 is BenchmarkTextEncoder at PrecisionBF16, with
+// the error of last_hidden_state against float32.
+func BenchmarkTextEncoderBF16(b *testing.B) {
+	b.Run("seq77", func(b *testing.B) { benchText(b, 8, 77, PrecisionBF16) })
+	b.Run("seq16", func(b *testing.B) { benchText(b, 8, 16, PrecisionBF16) })
 }
 
 // BenchmarkMultimodalEncoder: FlavaMultimodalModel of flava-full on 197 image
@@ -136,15 +196,32 @@ func BenchmarkMultimodalEncoder(b *testing.B) {
 // (224² images, 77 tokens): both unimodal encoders, the projections and the
 // multimodal encoder, through ForwardInto. FINDINGS.md has PyTorch's figure
 // for the same pass; scripts/bench does not pair it (yet).
-func BenchmarkModel(b *testing.B) {
+func BenchmarkModel(b *testing.B) { benchModelPrecision(b, PrecisionF32) }
+
+// BenchmarkModelBF16 is BenchmarkModel at PrecisionBF16, with the error of
+// the multimodal embeddings against float32.
+func BenchmarkModelBF16(b *testing.B) { benchModelPrecision(b, PrecisionBF16) }
+
+func benchModelPrecision(b *testing.B, p Precision) {
 	b.Run("batch8", func(b *testing.B) {
 		m := flavaFull(b)
 		const batch, seq = 8, 77
 		in := ModelInput{PixelValues: benchPixels(batch), InputIDs: benchIDs(batch, seq)}
 		var ws Workspace
 		var out ModelOutput
+		var want []float32
+		if p != PrecisionF32 {
+			if err := m.ForwardInto(&ws, &out, in); err != nil {
+				b.Fatal(err)
+			}
+			want = append(want, out.MultimodalEmbeddings.Data...)
+		}
+		withPrecision(b, m, p)
 		if err := m.ForwardInto(&ws, &out, in); err != nil {
 			b.Fatal(err)
+		}
+		if want != nil {
+			defer reportBF16Error(b, out.MultimodalEmbeddings.Data, want, m.Config.MultimodalConfig.HiddenSize)
 		}
 		b.ReportAllocs()
 		cpu0 := cpuSeconds()

@@ -70,6 +70,22 @@
 // SetPackedWeights(false) then SetPackedWeights(true) after editing weights
 // in place.
 //
+// Precision: SetPrecision(PrecisionBF16) on a model runs every Linear
+// product (the Q, K, V, output, MLP, pooler, projection and head layers,
+// about 96 % of an encoder's flops at 197 tokens) in bfloat16: each weight is
+// rounded to bf16 (round to nearest even) and packed once, on its first
+// product, into kernels.PackedWeightsBF16 (half the size of the float32
+// packed copy, which is dropped); the activations entering the product are
+// rounded to bf16 on the fly; accumulation is float32. Everything else stays
+// float32: LayerNorm, softmax, GELU, the attention products Q·Kᵀ and P·V, the
+// patch embedding and the image codebook. The default is PrecisionF32, with
+// the parity fixtures' exact results; SetPrecision(PrecisionF32) restores
+// them bit for bit. bf16 needs native VDPBF16PS (AVX512_BF16: AMD Zen 4,
+// Intel Cooper Lake and Sapphire Rapids and later); elsewhere SetPrecision
+// returns ErrBF16Unsupported rather than run the plain-Go emulation, which is
+// about a hundred times slower than float32. TestBF16MatchesF32 bounds the
+// error on every fixture; BENCHMARKS.md has the measured errors and speed.
+//
 // Imports: the standard library, kernels, model/tensor and model/checkpoint.
 // It must not import Beam, Kafka, Parquet or anything above model/ in the
 // dependency order. All arithmetic goes through package kernels.
@@ -78,7 +94,7 @@
 // attentions, relative position embeddings (HF's FlavaTextEmbeddings ignores
 // position_embedding_type too), the image encoder's raw attention_mask
 // argument (FlavaModel's image_attention_mask; no FLAVA processor produces
-// one), and half-precision compute (F16/BF16 checkpoints are widened to
-// float32 when loaded). The pretraining heads and the image codebook live in
+// one), and half-precision storage (F16/BF16 checkpoints are widened to
+// float32 when loaded; bf16 compute is the Precision option above). The pretraining heads and the image codebook live in
 // other files of this package, written separately.
 package flava

@@ -30,18 +30,21 @@ type Linear struct {
 // race to pack it: the first one packs under mu, the others wait for it;
 // afterwards the fast path is one atomic load.
 type linearPack struct {
-	mu  sync.Mutex
-	off atomic.Bool                // packing turned off (SetPackedWeights(false))
-	cur atomic.Pointer[packedFrom] // nil until first use or after turning off
+	mu   sync.Mutex
+	off  atomic.Bool                // float32 packing turned off (SetPackedWeights(false))
+	bf16 atomic.Bool                // bf16 products (SetPrecision(PrecisionBF16))
+	cur  atomic.Pointer[packedFrom] // nil until first use or after a change
 }
 
 // packedFrom remembers which weight tensor and backing array were packed, so
 // that a Weight replaced by a new tensor (as tests and the binder do) is
-// packed again instead of serving stale panels.
+// packed again instead of serving stale panels. Exactly one of pw (float32)
+// and pb (bf16) is set.
 type packedFrom struct {
 	src  *tensor.Tensor
 	data *float32
 	pw   *kernels.PackedWeights
+	pb   *kernels.PackedWeightsBF16
 }
 
 func newLinear(in, out int, bias bool) Linear {
@@ -55,32 +58,44 @@ func newLinear(in, out int, bias bool) Linear {
 func (l *Linear) in() int  { return l.Weight.Shape[1] }
 func (l *Linear) out() int { return l.Weight.Shape[0] }
 
-// packed returns the packed weight, packing it on first use, or nil when
-// packing is off or not available for this Linear.
-func (l *Linear) packed() *kernels.PackedWeights {
+// packed returns the packed weight, packing it on first use: the bf16
+// copy when the Linear's precision is bf16, else the float32 one, or nil
+// when packing is off or not available for this Linear (float32 only: bf16
+// products always run on a packed copy).
+func (l *Linear) packed() *packedFrom {
 	h := l.pack
-	if h == nil || h.off.Load() || len(l.Weight.Data) == 0 {
+	if h == nil || len(l.Weight.Data) == 0 {
+		return nil
+	}
+	bf := h.bf16.Load()
+	if !bf && h.off.Load() {
 		return nil
 	}
 	data := &l.Weight.Data[0]
-	if p := h.cur.Load(); p != nil && p.src == l.Weight && p.data == data {
-		return p.pw
+	if p := h.cur.Load(); p != nil && p.src == l.Weight && p.data == data && (p.pb != nil) == bf {
+		return p
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.off.Load() {
+	bf = h.bf16.Load()
+	if !bf && h.off.Load() {
 		return nil
 	}
-	if p := h.cur.Load(); p != nil && p.src == l.Weight && p.data == data {
-		return p.pw
+	if p := h.cur.Load(); p != nil && p.src == l.Weight && p.data == data && (p.pb != nil) == bf {
+		return p
 	}
-	pw := kernels.PackWeights(l.Weight.Data, l.out(), l.in())
-	h.cur.Store(&packedFrom{src: l.Weight, data: data, pw: pw})
-	return pw
+	p := &packedFrom{src: l.Weight, data: data}
+	if bf {
+		p.pb = kernels.PackWeightsBF16(l.Weight.Data, l.out(), l.in())
+	} else {
+		p.pw = kernels.PackWeights(l.Weight.Data, l.out(), l.in())
+	}
+	h.cur.Store(p)
+	return p
 }
 
-// setPacked turns packing on (lazily, on the next product) or off, dropping
-// the packed copy.
+// setPacked turns float32 packing on (lazily, on the next product) or off,
+// dropping the packed copy.
 func (l *Linear) setPacked(on bool) {
 	if l.pack == nil {
 		return
@@ -91,16 +106,34 @@ func (l *Linear) setPacked(on bool) {
 	l.pack.mu.Unlock()
 }
 
+// setBF16 switches the Linear's products to bf16 or back to float32,
+// dropping the packed copy of the other precision (the new one is packed on
+// the next product).
+func (l *Linear) setBF16(on bool) {
+	if l.pack == nil {
+		return
+	}
+	l.pack.mu.Lock()
+	l.pack.bf16.Store(on)
+	l.pack.cur.Store(nil)
+	l.pack.mu.Unlock()
+}
+
 // packedBytes is the memory l's packed copy takes or would take.
 func (l *Linear) packedBytes() int64 {
 	return 4 * int64(l.in()) * int64((l.out()+15)/16*16)
 }
 
-// sgemm computes dst = x·Wᵀ + beta·dst (rows×out), packed when possible.
+// sgemm computes dst = x·Wᵀ + beta·dst (rows×out), packed when possible,
+// in bf16 when the Linear's precision is bf16.
 func (l *Linear) sgemm(dst, x []float32, rows int, beta float32) {
 	in, out := l.in(), l.out()
-	if pw := l.packed(); pw != nil {
-		kernels.SgemmPacked(rows, 1, x, in, pw, beta, dst, out)
+	if p := l.packed(); p != nil {
+		if p.pb != nil {
+			kernels.SgemmPackedBF16(rows, x, in, p.pb, beta, dst, out)
+			return
+		}
+		kernels.SgemmPacked(rows, 1, x, in, p.pw, beta, dst, out)
 		return
 	}
 	kernels.Sgemm(false, true, rows, out, in, 1, x, in, l.Weight.Data, in, beta, dst, out)

@@ -40,8 +40,20 @@ func midInputs(batch int) ModelInput {
 }
 
 func TestForwardIntoDoesNotAllocate(t *testing.T) {
+	for _, p := range []Precision{PrecisionF32, PrecisionBF16} {
+		t.Run(p.String(), func(t *testing.T) { testForwardIntoDoesNotAllocate(t, p) })
+	}
+}
+
+func testForwardIntoDoesNotAllocate(t *testing.T, p Precision) {
 	m, err := NewRandom(midConfig(), 3)
 	if err != nil {
+		t.Fatal(err)
+	}
+	if p == PrecisionBF16 {
+		allowBF16(t)
+	}
+	if err := m.SetPrecision(p); err != nil {
 		t.Fatal(err)
 	}
 	in := midInputs(3)
