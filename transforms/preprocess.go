@@ -81,6 +81,10 @@ func init() {
 // image_too_large.
 func Preprocess(s beam.Scope, records beam.PCollection, opts PrepareOptions) (out, dead beam.PCollection) {
 	s = s.Scope("transforms.Preprocess")
+	if opts.Codebook {
+		// Share LabelMIM's bundle (the model key includes NeedCodebook).
+		opts.NeedCodebook = true
+	}
 	if err := opts.Options.Validate(); err != nil {
 		panic(err) // a construction-time programmer error, as beam.ParDo's own
 	}

@@ -150,6 +150,17 @@ func setupModel(ctx context.Context, opts Options) (*modelHandle, error) {
 	if err != nil {
 		return nil, fmt.Errorf("transforms: loading model %q: %w", opts.Model, err)
 	}
+	if opts.NeedCodebook {
+		// The Bundle may have been loaded for a stage that needs no codebook
+		// (the key does not say): attach the fallback now, once. Stages
+		// read the codebook only for MIM work, which starts after this.
+		_, err := Shared("codebook|"+opts.ModelKey(), func() (bool, error) {
+			return true, b.AttachCodebook(ctx, opts.loadOptions())
+		})
+		if err != nil {
+			return nil, fmt.Errorf("transforms: model %q: image codebook: %w", opts.Model, err)
+		}
+	}
 	h.bundle = b
 	return h, nil
 }
