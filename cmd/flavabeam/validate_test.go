@@ -276,3 +276,92 @@ func TestLabelMIMCodebookSources(t *testing.T) {
 		t.Error("--codebook was ignored: every record has the model's own codebook ids")
 	}
 }
+
+// configFolder is fixtureModelDir with config.json replaced by the tiny
+// fixture's config file from, edited by edit.
+func configFolder(t *testing.T, from string, edit func(map[string]any)) string {
+	t.Helper()
+	dir := fixtureModelDir(t)
+	raw, err := os.ReadFile(filepath.Join(fixtures.Root(t), "tiny", from))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg map[string]any
+	if err := json.Unmarshal(raw, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	edit(cfg)
+	raw, _ = json.Marshal(cfg)
+	os.Remove(filepath.Join(dir, "config.json"))
+	if err := os.WriteFile(filepath.Join(dir, "config.json"), raw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// TestInspectIdentifiesFolders: inspect names what a folder holds from
+// model_type and architectures and prints each part.
+func TestInspectIdentifiesFolders(t *testing.T) {
+	tiny := filepath.Join(fixtures.Root(t), "tiny")
+	// As transformers 5 saves FlavaForPreTraining: the nested codebook
+	// config says model_type flava_image_codebook.
+	pretraining := configFolder(t, "config.full.json", func(c map[string]any) {
+		c["image_codebook_config"].(map[string]any)["model_type"] = "flava_image_codebook"
+	})
+	flavaModel := configFolder(t, "config.json", func(c map[string]any) { c["architectures"] = []string{"FlavaModel"} })
+	processorOnly := t.TempDir()
+	os.WriteFile(filepath.Join(processorOnly, "preprocessor_config.json"), []byte(`{"size": {"height": 96, "width": 96}, "image_mean": [0.5, 0.5, 0.5]}`), 0o644)
+	os.Symlink(filepath.Join(fixtures.Root(t), "tokenizer", "vocab.txt"), filepath.Join(processorOnly, "vocab.txt"))
+	cfg, err := flava.LoadConfig(filepath.Join(tiny, "config.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg = cfg.WithDefaults()
+	cb := cfg.ImageCodebookConfig.WithDefaults()
+	parts := []string{
+		fmt.Sprintf("  image:      hidden %d, layers %d, heads %d", cfg.ImageConfig.HiddenSize, cfg.ImageConfig.NumHiddenLayers, cfg.ImageConfig.NumAttentionHeads),
+		fmt.Sprintf("  text:       hidden %d, layers %d, heads %d", cfg.TextConfig.HiddenSize, cfg.TextConfig.NumHiddenLayers, cfg.TextConfig.NumAttentionHeads),
+		fmt.Sprintf("  multimodal: hidden %d, layers %d", cfg.MultimodalConfig.HiddenSize, cfg.MultimodalConfig.NumHiddenLayers),
+		fmt.Sprintf("  projection dim %d", cfg.ProjectionDim),
+	}
+	codebookLine := fmt.Sprintf("  codebook:   hidden %d, vocab %d, groups %d, blocks per group %d", cb.HiddenSize, cb.VocabSize, cb.NumGroups, cb.NumBlocksPerGroup)
+	for _, c := range []struct {
+		name, dir string
+		want, not []string
+	}{
+		{"pretraining", pretraining,
+			append([]string{`kind: FlavaForPreTraining (config.json: model_type "flava", architectures ["FlavaForPreTraining"])`,
+				codebookLine + " (its weights hold image_codebook.*)", "processor: preprocessor_config.json, vocab.txt",
+				`  preprocessor_config.json: {"size":{"height":64,"width":64}`, "parameters: "}, parts...),
+			[]string{"kind: FlavaImageCodebook"}},
+		{"flava model", flavaModel,
+			append([]string{`kind: FlavaModel (config.json: model_type "flava", architectures ["FlavaModel"])`,
+				"  codebook:   none (FlavaModel has no image codebook)"}, parts...),
+			[]string{"parameters: "}},
+		{"codebook", codebookDir(t, false),
+			[]string{`kind: FlavaImageCodebook (config.json: model_type "", architectures ["FlavaImageCodebook"])`,
+				codebookLine + " (its weights hold the codebook)", "processor: none", "tensors: "},
+			[]string{"image:", "parameters: "}},
+		{"processor", processorOnly,
+			[]string{"kind: FlavaProcessor\n", "processor: preprocessor_config.json, vocab.txt",
+				`  preprocessor_config.json: {"size":{"height":96,"width":96}`, `"image_mean":[0.5,0.5,0.5]`, "weights: none found"},
+			[]string{"config:"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			code, out, stderr := cli(t, "inspect", "--tensors=false", c.dir)
+			if code != exitOK {
+				t.Fatalf("exit %d: %s", code, stderr)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("output lacks %q:\n%s", w, out)
+				}
+			}
+			for _, w := range c.not {
+				if strings.Contains(out, w) {
+					t.Errorf("output has %q:\n%s", w, out)
+				}
+			}
+		})
+	}
+}
