@@ -60,7 +60,7 @@ func (f *scoreFn) ProcessElement(ctx context.Context, w beam.Window, et beam.Eve
 	emit func(beam.EventTime, schemas.Score), dead func(beam.EventTime, schemas.DeadLetter)) error {
 	f.h.report(ctx)
 	if !p.HasImage() || !p.HasText() {
-		err := fmt.Errorf("%w: record %q needs an image and a text to be scored", ErrMissingInput, p.Record.ID)
+		err := fmt.Errorf("%w: record %q needs an image and a text to be scored%s", ErrMissingInput, p.Record.ID, noText(&p))
 		dead(et, deadLetter(ctx, stageScore, &p.Record, err))
 		return nil
 	}

@@ -63,8 +63,6 @@ func micros(d time.Duration) int64 { return d.Microseconds() }
 var (
 	// ErrMissingInput: the stage needs a modality the record does not have.
 	ErrMissingInput = fmt.Errorf("transforms: %w", schemas.ErrMissingInput)
-	// ErrEmptyText: the text has no tokens (whitespace or control characters only).
-	ErrEmptyText = errors.New("transforms: empty text")
 	// ErrNonFinite: the model produced NaN or ±Inf for the record.
 	ErrNonFinite = errors.New("transforms: non-finite model output")
 	// ErrModel: the model failed on the record (alone, after its batch failed).
@@ -84,8 +82,6 @@ func reasonOf(err error) string {
 		return schemas.ReasonDecode
 	case errors.Is(err, tokenizer.ErrInvalidUTF8):
 		return schemas.ReasonInvalidText
-	case errors.Is(err, ErrEmptyText):
-		return schemas.ReasonEmptyText
 	case errors.Is(err, ErrNonFinite):
 		return schemas.ReasonNonFinite
 	case errors.Is(err, ErrModel), errors.Is(err, flava.ErrInput):
