@@ -131,6 +131,10 @@ func checkModel(ctx context.Context, src string, h hub.Options) (modelInfo, erro
 	if err == nil {
 		err = f.CheckModel()
 	}
+	if err != nil && dir != src && f.Weights == "" && (f.Kind == pretrained.KindForPreTraining || f.Kind == pretrained.KindModel) && !h.Offline {
+		// A cached snapshot without its weights yet: the load downloads them.
+		return modelInfo{}, nil
+	}
 	if err != nil {
 		return modelInfo{}, fmt.Errorf("--model %s: %v", src, trimPrefix(err))
 	}
