@@ -11,109 +11,10 @@ import (
 	"github.com/parquet-go/parquet-go"
 
 	"github.com/flavabeam/flavabeam/internal/fixtures"
-	"github.com/flavabeam/flavabeam/model/checkpoint"
 	"github.com/flavabeam/flavabeam/model/flava"
 	"github.com/flavabeam/flavabeam/model/pretrained"
 	"github.com/flavabeam/flavabeam/schemas"
 )
-
-// copyCheckpoint writes dir/model.safetensors holding the tensors of src
-// that keep accepts, each passed through edit (nil: unchanged).
-func copyCheckpoint(t *testing.T, dir, src string, keep func(string) bool, edit func(string, []float32) []float32) {
-	t.Helper()
-	sd, err := checkpoint.OpenSafetensors(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sd.Close()
-	var out []checkpoint.SafetensorsTensor
-	for _, name := range sd.Names() {
-		if !keep(name) {
-			continue
-		}
-		x, err := sd.Float32(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if edit != nil {
-			x.Data = edit(name, append([]float32(nil), x.Data...)) // x may be the read-only mapping
-		}
-		out = append(out, checkpoint.Float32Tensor(name, x))
-	}
-	f, err := os.Create(filepath.Join(dir, "model.safetensors"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := checkpoint.WriteSafetensors(f, out, map[string]string{"format": "pt"}); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// noCodebookModelDir is fixtureModelDir saved as
-// FlavaForPreTraining(init_codebook=False) saves it: no image_codebook.*.
-func noCodebookModelDir(t *testing.T) string {
-	t.Helper()
-	dir := fixtureModelDir(t)
-	tiny := filepath.Join(fixtures.Root(t), "tiny")
-	os.Remove(filepath.Join(dir, "model.safetensors"))
-	copyCheckpoint(t, dir, filepath.Join(tiny, "model.safetensors"),
-		func(n string) bool { return !strings.HasPrefix(n, flava.CodebookPrefixPretraining) }, nil)
-	var cfg map[string]any
-	raw, err := os.ReadFile(filepath.Join(tiny, "config.json"))
-	if err == nil {
-		err = json.Unmarshal(raw, &cfg)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg["init_codebook"] = false
-	raw, _ = json.Marshal(cfg)
-	os.Remove(filepath.Join(dir, "config.json"))
-	if err := os.WriteFile(filepath.Join(dir, "config.json"), raw, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return dir
-}
-
-// codebookDir lays out the tiny fixture's codebook as
-// FlavaImageCodebook.save_pretrained does; with negate its output
-// convolution is negated, so it labels differently from the model's own.
-func codebookDir(t *testing.T, negate bool) string {
-	t.Helper()
-	tiny := filepath.Join(fixtures.Root(t), "tiny")
-	dir := t.TempDir()
-	if err := os.Symlink(filepath.Join(tiny, "codebook_config.json"), filepath.Join(dir, "config.json")); err != nil {
-		t.Fatal(err)
-	}
-	copyCheckpoint(t, dir, filepath.Join(tiny, "codebook.safetensors"), func(string) bool { return true },
-		func(name string, x []float32) []float32 {
-			if negate && strings.HasPrefix(name, "blocks.output.") {
-				for i := range x {
-					x[i] = -x[i]
-				}
-			}
-			return x
-		})
-	return dir
-}
-
-// hubCacheWith lays out a Hub cache holding folder as repo's main snapshot.
-func hubCacheWith(t *testing.T, repo, folder string) string {
-	t.Helper()
-	cache := t.TempDir()
-	const commit = "4444444444444444444444444444444444444444"
-	root := filepath.Join(cache, "models--"+strings.ReplaceAll(repo, "/", "--"))
-	os.MkdirAll(filepath.Join(root, "snapshots"), 0o755)
-	os.MkdirAll(filepath.Join(root, "refs"), 0o755)
-	if err := os.Symlink(folder, filepath.Join(root, "snapshots", commit)); err != nil {
-		t.Fatal(err)
-	}
-	os.WriteFile(filepath.Join(root, "refs", "main"), []byte(commit), 0o644)
-	return cache
-}
 
 // TestPreflightErrors: every configuration the pre-flight checks refuse
 // exits 2 with one line naming the flag, before any pipeline runs.
@@ -131,7 +32,7 @@ func TestPreflightErrors(t *testing.T) {
 	if err := parquet.WriteFile(noLabels, []plain{{"a", []byte("x")}}); err != nil {
 		t.Fatal(err)
 	}
-	noCodebook := noCodebookModelDir(t)
+	noCodebook := fixtures.NoCodebookModelDir(t, fixturePreprocessorConfig)
 	flavaModel := fixtureModelDir(t)
 	{ // the same weights declared as a FlavaModel: no codebook to serve
 		raw, _ := os.ReadFile(filepath.Join(tiny, "config.json"))
@@ -154,7 +55,7 @@ func TestPreflightErrors(t *testing.T) {
 		{"missing model", append([]string{"embed"}, io("--model", "/no/such/model")...), "--model /no/such/model: no such directory"},
 		{"relative missing model", append([]string{"embed"}, io("--model", "mymodel")...), "--model mymodel: no such directory"},
 		{"model is a file", append([]string{"embed"}, io("--model", aFile)...), "is a file"},
-		{"model is a codebook", append([]string{"embed"}, io("--model", codebookDir(t, false))...), "is an image codebook (FlavaImageCodebook), not a FLAVA model"},
+		{"model is a codebook", append([]string{"embed"}, io("--model", fixtures.CodebookDir(t, false))...), "is an image codebook (FlavaImageCodebook), not a FLAVA model"},
 		{"model is a processor", append([]string{"embed"}, io("--model", processorOnly)...), "holds only processor/tokenizer files"},
 		{"model not cached offline", append([]string{"embed"}, io("--model", "org/absent", "--offline", "--hub-cache", emptyCache)...), "not in the hub cache " + emptyCache},
 		{"input matches nothing", []string{"embed", "--input", filepath.Join(t.TempDir(), "typo-*.parquet"), "--output", t.TempDir()}, "matches no files"},
@@ -162,7 +63,7 @@ func TestPreflightErrors(t *testing.T) {
 		{"output under a file", []string{"embed", "--input", records, "--output", filepath.Join(aFile, "out")}, "cannot be created"},
 		{"dead letters under a file", []string{"embed", "--input", records, "--output", t.TempDir(), "--dead-letters", filepath.Join(aFile, "dl")}, "--dead-letters"},
 		{"zero-shot without labels", []string{"score", "--mode", "zero-shot", "--input", noLabels, "--output", t.TempDir()}, "pass --candidate-labels"},
-		{"codebook outside label-mim", append([]string{"embed"}, io("--codebook", codebookDir(t, false))...), "--codebook is used by label-mim only"},
+		{"codebook outside label-mim", append([]string{"embed"}, io("--codebook", fixtures.CodebookDir(t, false))...), "--codebook is used by label-mim only"},
 		{"missing codebook", append([]string{"label-mim"}, io("--codebook", "/no/such/codebook")...), "--codebook /no/such/codebook: no such directory"},
 		{"codebook is a FlavaModel", append([]string{"label-mim"}, io("--codebook", flavaModel)...), "not a FlavaImageCodebook"},
 		{"no codebook offline", append([]string{"label-mim"}, io("--model", noCodebook, "--offline", "--hub-cache", emptyCache)...),
@@ -235,11 +136,11 @@ func readMIM(t *testing.T, out string) map[string]schemas.MIMLabel {
 // facebook/flava-image-codebook from the hub cache (offline, no network);
 // --codebook replaces a model's own codebook; model_id names the codebook.
 func TestLabelMIMCodebookSources(t *testing.T) {
-	t.Setenv("HF_HUB_CACHE", hubCacheWith(t, pretrained.FlavaCodebook, codebookDir(t, false)))
+	t.Setenv("HF_HUB_CACHE", fixtures.HubCache(t, pretrained.FlavaCodebook, fixtures.CodebookDir(t, false)))
 	t.Setenv("HF_HUB_OFFLINE", "1")
 
 	fallback := t.TempDir()
-	code, _, stderr := cli(t, "label-mim", "--model", noCodebookModelDir(t), "--input", records, "--output", fallback, "--progress=0")
+	code, _, stderr := cli(t, "label-mim", "--model", fixtures.NoCodebookModelDir(t, fixturePreprocessorConfig), "--input", records, "--output", fallback, "--progress=0")
 	if code != exitOK || !strings.Contains(stderr, "has no image codebook; using "+pretrained.FlavaCodebook+" from the hub cache") {
 		t.Fatalf("fallback: exit %d:\n%s", code, stderr)
 	}
@@ -248,7 +149,7 @@ func TestLabelMIMCodebookSources(t *testing.T) {
 	if code, _, stderr := cli(t, "label-mim", "--model", model, "--input", records, "--output", ownOut, "--progress=0"); code != exitOK {
 		t.Fatalf("own codebook: exit %d:\n%s", code, stderr)
 	}
-	other := codebookDir(t, true)
+	other := fixtures.CodebookDir(t, true)
 	otherOut := t.TempDir()
 	code, _, stderr = cli(t, "label-mim", "--model", model, "--codebook", other, "--input", records, "--output", otherOut, "--progress=0")
 	if code != exitOK || !strings.Contains(stderr, "--codebook "+other+" replaces the model's own image codebook") {
@@ -338,7 +239,7 @@ func TestInspectIdentifiesFolders(t *testing.T) {
 			append([]string{`kind: FlavaModel (config.json: model_type "flava", architectures ["FlavaModel"])`,
 				"  codebook:   none (FlavaModel has no image codebook)"}, parts...),
 			[]string{"parameters: "}},
-		{"codebook", codebookDir(t, false),
+		{"codebook", fixtures.CodebookDir(t, false),
 			[]string{`kind: FlavaImageCodebook (config.json: model_type "", architectures ["FlavaImageCodebook"])`,
 				codebookLine + " (its weights hold the codebook)", "processor: none", "tensors: "},
 			[]string{"image:", "parameters: "}},

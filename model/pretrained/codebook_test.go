@@ -13,109 +13,10 @@ import (
 	"testing"
 
 	"github.com/flavabeam/flavabeam/internal/fixtures"
-	"github.com/flavabeam/flavabeam/model/checkpoint"
 	"github.com/flavabeam/flavabeam/model/flava"
 	"github.com/flavabeam/flavabeam/model/hub"
 	"github.com/flavabeam/flavabeam/model/tensor"
 )
-
-// writeCheckpoint writes dir/model.safetensors holding the float32 tensors
-// of src that keep accepts, each passed through edit (nil: unchanged).
-func writeCheckpoint(t *testing.T, dir, src string, keep func(string) bool, edit func(string, *tensor.Tensor)) {
-	t.Helper()
-	sd, err := checkpoint.OpenSafetensors(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sd.Close()
-	var out []checkpoint.SafetensorsTensor
-	for _, name := range sd.Names() {
-		if !keep(name) {
-			continue
-		}
-		x, err := sd.Float32(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if edit != nil {
-			x = tensor.FromData(append([]float32(nil), x.Data...), x.Shape...) // x may be the read-only mapping
-			edit(name, x)
-		}
-		out = append(out, checkpoint.Float32Tensor(name, x))
-	}
-	f, err := os.Create(filepath.Join(dir, "model.safetensors"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := checkpoint.WriteSafetensors(f, out, map[string]string{"format": "pt"}); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// modelWithoutCodebook is the tiny fixture model saved as
-// FlavaForPreTraining(init_codebook=False) saves it: no image_codebook.*.
-func modelWithoutCodebook(t *testing.T) string {
-	t.Helper()
-	tiny := filepath.Join(fixtures.Root(t), "tiny")
-	dir := t.TempDir()
-	writeCheckpoint(t, dir, filepath.Join(tiny, "model.safetensors"),
-		func(n string) bool { return !strings.HasPrefix(n, flava.CodebookPrefixPretraining) }, nil)
-	var cfg map[string]any
-	raw, err := os.ReadFile(filepath.Join(tiny, "config.json"))
-	if err == nil {
-		err = json.Unmarshal(raw, &cfg)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg["init_codebook"] = false
-	raw, _ = json.Marshal(cfg)
-	os.WriteFile(filepath.Join(dir, "config.json"), raw, 0o644)
-	if err := os.Symlink(filepath.Join(fixtures.Root(t), "tokenizer", "vocab.txt"), filepath.Join(dir, "vocab.txt")); err != nil {
-		t.Fatal(err)
-	}
-	return dir
-}
-
-// codebookFolder lays out the tiny fixture's codebook as
-// FlavaImageCodebook.save_pretrained does (config.json, model.safetensors);
-// with negate, the output convolution is negated, so that it labels images
-// differently from the model's own codebook.
-func codebookFolder(t *testing.T, negate bool) string {
-	t.Helper()
-	tiny := filepath.Join(fixtures.Root(t), "tiny")
-	dir := t.TempDir()
-	if err := os.Symlink(filepath.Join(tiny, "codebook_config.json"), filepath.Join(dir, "config.json")); err != nil {
-		t.Fatal(err)
-	}
-	writeCheckpoint(t, dir, filepath.Join(tiny, "codebook.safetensors"), func(string) bool { return true },
-		func(name string, x *tensor.Tensor) {
-			if negate && strings.HasPrefix(name, "blocks.output.") {
-				for i := range x.Data {
-					x.Data[i] = -x.Data[i]
-				}
-			}
-		})
-	return dir
-}
-
-// cacheHolding lays out a Hub cache holding folder as repo's main snapshot.
-func cacheHolding(t *testing.T, repo, folder string) string {
-	t.Helper()
-	cache := t.TempDir()
-	const commit = "2222222222222222222222222222222222222222"
-	root := filepath.Join(cache, "models--"+strings.ReplaceAll(repo, "/", "--"))
-	os.MkdirAll(filepath.Join(root, "snapshots"), 0o755)
-	os.MkdirAll(filepath.Join(root, "refs"), 0o755)
-	if err := os.Symlink(folder, filepath.Join(root, "snapshots", commit)); err != nil {
-		t.Fatal(err)
-	}
-	os.WriteFile(filepath.Join(root, "refs", "main"), []byte(commit), 0o644)
-	return cache
-}
 
 // codebookIDs labels fixed pixels with cb.
 func codebookIDs(t *testing.T, cb *flava.ImageCodebook) []int64 {
@@ -146,8 +47,8 @@ func equalIDs(a, b []int64) bool {
 // A model without a codebook gets facebook/flava-image-codebook from the Hub
 // cache when a codebook is needed, and no codebook otherwise.
 func TestNeedCodebookFallsBackToTheHubCodebook(t *testing.T) {
-	model := modelWithoutCodebook(t)
-	cache := cacheHolding(t, FlavaCodebook, codebookFolder(t, false))
+	model := fixtures.NoCodebookModelDir(t, "")
+	cache := fixtures.HubCache(t, FlavaCodebook, fixtures.CodebookDir(t, false))
 	h := hub.Options{CacheDir: cache, Offline: true}
 
 	b, err := Load(context.Background(), model, Options{Hub: h})
@@ -167,7 +68,7 @@ func TestNeedCodebookFallsBackToTheHubCodebook(t *testing.T) {
 	if b.Codebook() == nil || b.CodebookID != FlavaCodebook || b.CodebookReplaced {
 		t.Fatalf("with NeedCodebook: codebook %v, id %q, replaced %v; want %s", b.Codebook() != nil, b.CodebookID, b.CodebookReplaced, FlavaCodebook)
 	}
-	ref, err := flava.LoadImageCodebook(codebookFolder(t, false))
+	ref, err := flava.LoadImageCodebook(fixtures.CodebookDir(t, false))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -186,7 +87,7 @@ func TestNeedCodebookFallsBackToTheHubCodebook(t *testing.T) {
 // The fallback codebook is downloaded into the cache once: a second load
 // finds it there and asks the server nothing.
 func TestFallbackCodebookIsDownloadedOnce(t *testing.T) {
-	src := codebookFolder(t, false)
+	src := fixtures.CodebookDir(t, false)
 	const commit = "3333333333333333333333333333333333333333"
 	var listings, files atomic.Int32
 	mux := http.NewServeMux()
@@ -207,7 +108,7 @@ func TestFallbackCodebookIsDownloadedOnce(t *testing.T) {
 	defer srv.Close()
 	t.Setenv("HF_HUB_OFFLINE", "")
 	cache := t.TempDir()
-	model := modelWithoutCodebook(t)
+	model := fixtures.NoCodebookModelDir(t, "")
 	opts := Options{Hub: hub.Options{CacheDir: cache, Endpoint: srv.URL}, NeedCodebook: true}
 	var first int32
 	for i := range 2 {
@@ -243,7 +144,7 @@ func TestCodebookSourceReplacesTheCheckpointsOwn(t *testing.T) {
 	if own.CodebookID != model || own.CodebookReplaced {
 		t.Fatalf("own codebook: id %q, replaced %v; want %q", own.CodebookID, own.CodebookReplaced, model)
 	}
-	other := codebookFolder(t, true)
+	other := fixtures.CodebookDir(t, true)
 	b, err := Load(context.Background(), model, Options{CodebookSource: other})
 	if err != nil {
 		t.Fatal(err)

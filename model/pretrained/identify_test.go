@@ -59,7 +59,7 @@ func TestIdentifyReadsModelTypeAndArchitectures(t *testing.T) {
 		{"pretraining, full config", folderWithConfig(t, "config.full.json", nil), KindForPreTraining, true, true, true},
 		{"flava model", folderWithConfig(t, "config.json", map[string]any{"architectures": []string{"FlavaModel"}}), KindModel, true, true, false},
 		{"no architectures", folderWithConfig(t, "config.json", map[string]any{"architectures": nil}), KindModel, true, true, false},
-		{"codebook", codebookFolder(t, false), KindCodebook, true, false, true},
+		{"codebook", fixtures.CodebookDir(t, false), KindCodebook, true, false, true},
 		{"codebook without weights", func() string {
 			d := t.TempDir()
 			os.Symlink(filepath.Join(tiny, "codebook_config.json"), filepath.Join(d, "config.json"))
