@@ -53,19 +53,8 @@ func (p *preflight) note(format string, args ...any) {
 // --candidate-labels for zero-shot (-1 for other jobs).
 func (j *jobFlags) validate(ctx context.Context, needCodebook bool, labels int) (*preflight, error) {
 	pf := &preflight{}
-	h := hub.Options{CacheDir: j.hubCache, Offline: j.offline}.FromEnv()
-	model, err := checkModel(ctx, j.model, h)
-	if err != nil {
-		return nil, err
-	}
-	switch {
-	case needCodebook:
-		if err := j.checkCodebook(ctx, model, h, pf); err != nil {
-			return nil, err
-		}
-	case j.codebook != "":
-		return nil, fmt.Errorf("--codebook is used by label-mim only")
-	}
+	// Local checks first, so that a typo is reported before anything is
+	// fetched from the Hub.
 	if j.input != "" {
 		files, err := matchInput(ctx, j.input)
 		if err != nil {
@@ -81,6 +70,19 @@ func (j *jobFlags) validate(ctx context.Context, needCodebook bool, labels int) 
 	}
 	for _, o := range []struct{ flag, dir string }{{"--output", j.output}, {"--dead-letters", j.deadLetters}} {
 		if err := checkWritableDir(o.flag, o.dir); err != nil {
+			return nil, err
+		}
+	}
+	if j.codebook != "" && !needCodebook {
+		return nil, fmt.Errorf("--codebook is used by label-mim only")
+	}
+	h := hub.Options{CacheDir: j.hubCache, Offline: j.offline}.FromEnv()
+	model, err := checkModel(ctx, j.model, h)
+	if err != nil {
+		return nil, err
+	}
+	if needCodebook {
+		if err := j.checkCodebook(ctx, model, h, pf); err != nil {
 			return nil, err
 		}
 	}
