@@ -68,8 +68,9 @@ func (c ScoreConfig) Validate() error {
 type MIMConfig struct {
 	Job
 	// Options: model source (default "tiny-random", which has a codebook),
-	// CodebookSource for checkpoints without one (default
-	// facebook/flava-image-codebook), batching, threads.
+	// CodebookSource (default: the checkpoint's own codebook, else
+	// facebook/flava-image-codebook; when set it replaces the checkpoint's
+	// own), batching, threads.
 	Options transforms.Options
 }
 

@@ -72,10 +72,13 @@ func TestScorePairsParquetToParquet(t *testing.T) {
 		for i := range iv {
 			dot += iv[i] * tv[i]
 		}
-		closeVec(t, s.ID+" similarity", []float32{s.ContrastiveSimilarity}, []float32{dot})
-		closeVec(t, s.ID+" logit", []float32{s.ContrastiveLogit}, []float32{dot * ref.b.Scorer.LogitScale()})
-		if s.ITMProbability <= 0 || s.ITMProbability >= 1 {
-			t.Errorf("%s: ITM probability %v outside (0, 1)", s.ID, s.ITMProbability)
+		if s.ContrastiveSimilarity == nil || s.ContrastiveLogit == nil || s.ITMProbability == nil {
+			t.Fatalf("%s: a pairs score is null: %+v", s.ID, s)
+		}
+		closeVec(t, s.ID+" similarity", []float32{*s.ContrastiveSimilarity}, []float32{dot})
+		closeVec(t, s.ID+" logit", []float32{*s.ContrastiveLogit}, []float32{dot * ref.b.Scorer.LogitScale()})
+		if *s.ITMProbability <= 0 || *s.ITMProbability >= 1 {
+			t.Errorf("%s: ITM probability %v outside (0, 1)", s.ID, *s.ITMProbability)
 		}
 		if len(s.TopK) != 0 {
 			t.Errorf("%s: pairs mode wrote top-k labels", s.ID)

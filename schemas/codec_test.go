@@ -215,7 +215,7 @@ func TestParseCodec(t *testing.T) {
 func TestOutputRecordsRoundTrip(t *testing.T) {
 	ts := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	e := Embedding{ID: "e", ModelID: "facebook/flava-full", ImageVector: []float32{0.5, -1.25}, TextVector: []float32{3}, EventTime: ts}
-	s := Score{ID: "s", ModelID: "m", ContrastiveSimilarity: 0.25, ContrastiveLogit: 25, ITMProbability: 0.75,
+	s := Score{ID: "s", ModelID: "m", ContrastiveSimilarity: Float(0.25), ContrastiveLogit: Float(25), ITMProbability: Float(0.75),
 		TopK: []LabelScore{{"cat", 0.875}, {"dog", 0.125}}, EventTime: ts}
 	m := MIMLabel{ID: "m", ModelID: "cb", GridH: 2, GridW: 2, CodebookIDs: []int32{1, 8191, 0, 5}, MaskedPositions: []int32{0, 3}, MaskSeed: math.MaxUint64}
 	d := DeadLetter{ID: "d", Stage: "preprocess", Reason: ReasonDecode, Message: "bad jpeg", Payload: []byte{0, 1, 0xff}, Time: ts}
@@ -261,7 +261,7 @@ func TestNonFiniteOutputIsReported(t *testing.T) {
 	if !errors.Is(err, ErrNonFinite) || ReasonOf(err) != ReasonNonFinite {
 		t.Errorf("NaN: err = %v, reason %q", err, ReasonOf(err))
 	}
-	_, _, err = EncodeScore(Score{ID: "n", ContrastiveLogit: float32(math.Inf(1))})
+	_, _, err = EncodeScore(Score{ID: "n", ContrastiveLogit: Float(float32(math.Inf(1)))})
 	if !errors.Is(err, ErrNonFinite) {
 		t.Errorf("Inf: err = %v", err)
 	}
@@ -273,5 +273,29 @@ func TestReasonOf(t *testing.T) {
 	}
 	if ReasonOf(errors.New("x")) != ReasonUnknown {
 		t.Error("foreign error not ReasonUnknown")
+	}
+}
+
+// A zero-shot Score computes no pair scores: they are JSON null, not 0, and
+// decode back to nil.
+func TestUncomputedScoresAreNull(t *testing.T) {
+	zs := Score{ID: "z", ModelID: "m", TopK: []LabelScore{{"cat", 1}}}
+	_, v, err := EncodeScore(zs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{`"contrastive_similarity":null`, `"contrastive_logit":null`, `"itm_probability":null`} {
+		if !strings.Contains(string(v), f) {
+			t.Errorf("zero-shot payload lacks %s: %s", f, v)
+		}
+	}
+	got, err := DecodeScore(v)
+	if err != nil || got.ContrastiveSimilarity != nil || got.ContrastiveLogit != nil || got.ITMProbability != nil {
+		t.Errorf("decoded %+v, %v; want nil scores", got, err)
+	}
+	// A payload written before the fields could be null still decodes.
+	old, err := DecodeScore([]byte(`{"schema_version":1,"id":"o","model_id":"m","contrastive_similarity":0.5,"contrastive_logit":0,"itm_probability":0}`))
+	if err != nil || old.ContrastiveSimilarity == nil || *old.ContrastiveSimilarity != 0.5 {
+		t.Errorf("older payload: %+v, %v", old, err)
 	}
 }

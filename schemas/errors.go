@@ -17,7 +17,10 @@ const (
 	ReasonDecode = "decode_error"
 	// ReasonTooLarge: the image exceeds the configured size limits.
 	ReasonTooLarge = "image_too_large"
-	// ReasonEmptyText: text is required by the stage but empty.
+	// ReasonEmptyText: text is required by the stage but empty. The
+	// transforms no longer write it (a text without tokens counts as no
+	// text: missing_input where text is needed); it stays for readers of
+	// older dead letters.
 	ReasonEmptyText = "empty_text"
 	// ReasonInvalidText: text is not valid UTF-8 or cannot be tokenized.
 	ReasonInvalidText = "invalid_text"

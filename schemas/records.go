@@ -85,6 +85,9 @@ type Embedding struct {
 	EventTime time.Time `json:"event_time,omitzero" parquet:"event_time,optional,timestamp(microsecond)"`
 }
 
+// Float returns a pointer to v, for Score's optional fields.
+func Float(v float32) *float32 { return &v }
+
 // LabelScore is one zero-shot label and its probability.
 type LabelScore struct {
 	// Label is the candidate label text.
@@ -93,22 +96,29 @@ type LabelScore struct {
 	Probability float32 `json:"probability" parquet:"probability"`
 }
 
-// Score is the output of the scoring stage for one image–text record. A
-// score the pipeline was not configured to compute is left zero.
+// Score is the output of the scoring stage for one record. A score the job
+// does not compute is nil: JSON null, Parquet null. Pairs mode
+// (image–text pairs) sets ContrastiveSimilarity and ContrastiveLogit, and
+// ITMProbability when the checkpoint has FlavaForPreTraining's itm_head;
+// zero-shot sets only TopK. (Until these fields were pointers, an absent
+// score was written as 0; JSON readers of either layout accept both.)
 type Score struct {
 	// ID is the input record's ID.
 	ID string `json:"id" parquet:"id"`
 	// ModelID names the checkpoint that produced the scores.
 	ModelID string `json:"model_id" parquet:"model_id"`
 	// ContrastiveSimilarity is the cosine similarity of the normalised
-	// projected image and text CLS vectors, in [-1, 1].
-	ContrastiveSimilarity float32 `json:"contrastive_similarity" parquet:"contrastive_similarity"`
+	// projected image and text CLS vectors, in [-1, 1]; nil when not
+	// computed.
+	ContrastiveSimilarity *float32 `json:"contrastive_similarity" parquet:"contrastive_similarity,optional"`
 	// ContrastiveLogit is ContrastiveSimilarity scaled by the model's
-	// logit scale (exp(logit_scale)), as in FlavaModel's logits_per_image.
-	ContrastiveLogit float32 `json:"contrastive_logit" parquet:"contrastive_logit"`
+	// logit scale (exp(logit_scale)), as in FlavaModel's logits_per_image;
+	// nil when not computed.
+	ContrastiveLogit *float32 `json:"contrastive_logit" parquet:"contrastive_logit,optional"`
 	// ITMProbability is the image–text matching head's probability that the
-	// pair matches (softmax of the two ITM logits, class 1).
-	ITMProbability float32 `json:"itm_probability" parquet:"itm_probability"`
+	// pair matches (softmax of the two ITM logits, class 1); nil when not
+	// computed (zero-shot, or a checkpoint without itm_head).
+	ITMProbability *float32 `json:"itm_probability" parquet:"itm_probability,optional"`
 	// TopK holds the best zero-shot labels, most probable first; optional.
 	TopK []LabelScore `json:"top_k,omitempty" parquet:"top_k,optional,list"`
 	// EventTime is copied from the input record (zero: unknown).

@@ -2,6 +2,7 @@ package transforms
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -31,7 +32,7 @@ func TestDeadLettersCarryReasonStageAndPayload(t *testing.T) {
 	want := map[string]struct{ reason, stage string }{
 		"corrupt":  {schemas.ReasonDecode, stagePreprocess},
 		"huge":     {schemas.ReasonTooLarge, stagePreprocess},
-		"blank":    {schemas.ReasonEmptyText, stageTokenize},
+		"blank":    {schemas.ReasonMissingInput, "transforms.Embed"},
 		"badutf":   {schemas.ReasonInvalidText, stagePreprocess},
 		"nothing":  {schemas.ReasonMissingInput, stagePreprocess},
 		"nofile":   {schemas.ReasonRead, stagePreprocess},
@@ -170,14 +171,47 @@ func TestTokenizeEmptyAndInvalidText(t *testing.T) {
 	for _, c := range []struct {
 		text string
 		want string
-	}{{"a dog", ""}, {"", ""}, {"   ", schemas.ReasonEmptyText}, {"\x00\x01", schemas.ReasonEmptyText}, {"\xff", schemas.ReasonInvalidText}} {
+	}{{"a dog", ""}, {"", ""}, {"   ", ""}, {"\t\n", ""}, {"\x00\x01", ""}, {"\u200b\u3000", ""}, {"\xff", schemas.ReasonInvalidText}} {
 		p := Prepared{Record: schemas.ImageText{ID: "x", Text: c.text}}
 		err := tokenizeInto(context.Background(), h, 16, &p)
 		if got := reasonOf(err); got != c.want {
 			t.Errorf("text %q: reason %q (%v), want %q", c.text, got, err, c.want)
 		}
-		if err == nil && (c.text == "") != (p.InputIDs == nil) {
+		// Texts BertTokenizer turns into [CLS] [SEP] alone, as it does "",
+		// count as no text.
+		if err == nil && (c.text == "a dog") != (p.InputIDs != nil) {
 			t.Errorf("text %q: ids %v", c.text, p.InputIDs)
 		}
+	}
+}
+
+// TestTextWithoutTokensIsNoText: an image with a whitespace-only text is
+// embedded exactly as the image with "" (image vector only), and a text-only
+// record whose text has no tokens is dead-lettered missing_input saying so.
+func TestTextWithoutTokensIsNoText(t *testing.T) {
+	opts := Options{MaxLength: 16}
+	img := pngBytes(t, 40, 30, 3)
+	recs := []schemas.ImageText{
+		{ID: "empty", Image: img}, {ID: "spaces", Image: img, Text: "   "},
+		{ID: "controls", Image: img, Text: "\t\x00\n"}, {ID: "blank", Text: " \t "},
+	}
+	p, s := beam.NewPipelineWithRoot()
+	out, dead := Embed(s, beam.CreateList(s, recs), EmbedOptions{Options: opts})
+	got, deads := collect[schemas.Embedding](s, out), collect[schemas.DeadLetter](s, dead)
+	if _, err := ptest.RunWithMetrics(p); err != nil {
+		t.Fatal(err)
+	}
+	e := byID(got(), func(e schemas.Embedding) string { return e.ID })
+	if len(e) != 3 {
+		t.Fatalf("embeddings %v, want empty, spaces and controls", e)
+	}
+	for _, id := range []string{"spaces", "controls"} {
+		if len(e[id].TextVector) != 0 || len(e[id].MultimodalVector) != 0 || fmt.Sprint(e[id].ImageVector) != fmt.Sprint(e["empty"].ImageVector) {
+			t.Errorf("%s: not the image-only embedding of the record with text \"\"", id)
+		}
+	}
+	d := deads()
+	if len(d) != 1 || d[0].ID != "blank" || d[0].Reason != schemas.ReasonMissingInput || !strings.Contains(d[0].Message, "has no tokens") {
+		t.Errorf("dead letters %+v, want blank as missing_input saying its text has no tokens", d)
 	}
 }

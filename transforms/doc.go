@@ -87,9 +87,19 @@
 // not the modality the stage needs, e.g. no image for EmbedImages, no text
 // for EmbedTexts), read_error (ImageURI unreadable), decode_error,
 // image_too_large (declared width×height above MaxPixels, refused before
-// decoding), empty_text (text present but without tokens: whitespace or
-// control characters only; a record with no text is missing_input where
-// text is needed), model_error, non_finite_output.
+// decoding), model_error, non_finite_output.
+//
+// # Text without tokens
+//
+// A text that BertTokenizer turns into [CLS] [SEP] alone — whitespace,
+// control and format characters only, e.g. "   " or "\t\n" — is treated
+// exactly as "": the record has no text. transformers gives such a text and
+// "" the same input_ids ([CLS] [SEP]), so the two cannot differ in HF
+// either; flavabeam reads both as "no text" rather than embedding the empty
+// sequence. So an image with such a text gets an image-only embedding, a
+// text-only record is dead-lettered missing_input (the message says the
+// text has no tokens), and pairs scoring dead-letters it missing_input. To
+// reproduce a row in Python, pass text=None for such texts.
 //
 // # Metrics
 //

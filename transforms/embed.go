@@ -107,13 +107,13 @@ func (f *embedFn) kindFor(p *Prepared) (kind, error) {
 		case p.HasText():
 			return kindText, nil
 		}
-		return 0, fmt.Errorf("%w: record %q has neither an image nor text", ErrMissingInput, p.Record.ID)
+		return 0, fmt.Errorf("%w: record %q has neither an image nor text%s", ErrMissingInput, p.Record.ID, noText(p))
 	}
 	if (o.Image || o.Multimodal) && !p.HasImage() {
 		return 0, fmt.Errorf("%w: record %q has no image", ErrMissingInput, p.Record.ID)
 	}
 	if (o.Text || o.Multimodal) && !p.HasText() {
-		return 0, fmt.Errorf("%w: record %q has no text", ErrMissingInput, p.Record.ID)
+		return 0, fmt.Errorf("%w: record %q has no text%s", ErrMissingInput, p.Record.ID, noText(p))
 	}
 	switch {
 	case o.Multimodal:

@@ -19,12 +19,16 @@ func init() {
 // LabelMIM computes masked-image-modelling targets for the images of records
 // (schemas.ImageText): the image codebook's visual token per patch and a
 // BEiT block mask seeded by MaskSeed(record ID), so reruns give the same
-// labels. The model needs an image codebook (its own, or
-// Options.CodebookSource); Setup fails without one. Records without an
-// image are dead-lettered (missing_input). Composite of Preprocess (codebook
-// pixels only) and the labelling stage.
+// labels. The image codebook is Options.CodebookSource when set (replacing
+// the checkpoint's own), else the checkpoint's own, else
+// facebook/flava-image-codebook (from the Hub cache, downloaded into it once
+// unless Offline); Setup fails when none can be loaded. Each label's ModelID
+// names the codebook that produced it. Records without an image are
+// dead-lettered (missing_input). Composite of Preprocess (codebook pixels
+// only) and the labelling stage.
 func LabelMIM(s beam.Scope, records beam.PCollection, opts Options) (out, dead beam.PCollection) {
 	s = s.Scope("transforms.LabelMIM")
+	opts.NeedCodebook = true
 	prepared, d1 := Preprocess(s, records, PrepareOptions{Options: opts, Codebook: true})
 	out, d2 := LabelMIMPrepared(s, prepared, opts)
 	return out, beam.Flatten(s, d1, d2)
@@ -34,6 +38,7 @@ func LabelMIM(s beam.Scope, records beam.PCollection, opts Options) (out, dead b
 // Preprocess with PrepareOptions.Codebook); see LabelMIM.
 func LabelMIMPrepared(s beam.Scope, prepared beam.PCollection, opts Options) (out, dead beam.PCollection) {
 	s = s.Scope("transforms.LabelMIMPrepared")
+	opts.NeedCodebook = true
 	if err := opts.Validate(); err != nil {
 		panic(err)
 	}
@@ -52,8 +57,8 @@ func (f *mimFn) Setup(ctx context.Context) (err error) {
 	if f.h, err = setupModel(ctx, f.Opts); err != nil {
 		return err
 	}
-	if f.h.bundle.Codebook() == nil {
-		return fmt.Errorf("transforms: model %q has no image codebook: set Options.CodebookSource", f.h.bundle.ID)
+	if f.h.bundle.Codebook() == nil { // pretrained.Options.NeedCodebook makes the load fail first
+		return fmt.Errorf("transforms: model %q has no image codebook", f.h.bundle.ID)
 	}
 	f.e = newEngine(f.Opts, f.h.bundle)
 	return nil
@@ -86,9 +91,9 @@ func (f *mimFn) emitAll(ctx context.Context, done []doneJob, emit func(beam.Even
 			continue
 		}
 		shape := d.j.p.CodebookShape
-		// ModelID: the bundle's source (pretrained does not say whether the
-		// codebook came from the checkpoint or from CodebookSource).
-		m := schemas.MIMLabel{ID: rec.ID, ModelID: f.h.bundle.ID, GridH: int32(shape[1] / 8), GridW: int32(shape[2] / 8),
+		// ModelID: the codebook that labelled it (the checkpoint's ID for
+		// its own codebook), as the schema says.
+		m := schemas.MIMLabel{ID: rec.ID, ModelID: f.h.bundle.CodebookID, GridH: int32(shape[1] / 8), GridW: int32(shape[2] / 8),
 			MaskSeed: d.r.maskSeed, EventTime: rec.EventTime}
 		m.CodebookIDs = make([]int32, len(d.r.mim.TokenIDs))
 		for j, id := range d.r.mim.TokenIDs {

@@ -34,10 +34,17 @@ type Options struct {
 	// id (found in the Hub cache or downloaded) or "tiny-random". Default
 	// DefaultModel ("tiny-random").
 	Model string `json:"model,omitempty"`
-	// CodebookSource is where LabelMIM finds an image codebook the main
-	// checkpoint lacks: a directory or Hub id. Default "": the checkpoint's
-	// own codebook, else facebook/flava-image-codebook when LabelMIM needs one.
+	// CodebookSource is the image codebook LabelMIM uses: a directory or
+	// Hub id. When set it replaces the checkpoint's own image_codebook.*
+	// weights. Default "": the checkpoint's own codebook, else
+	// facebook/flava-image-codebook (found in the Hub cache, or downloaded
+	// into it once; an error when Offline and not cached).
 	CodebookSource string `json:"codebook_source,omitempty"`
+	// NeedCodebook makes the model load fail without an image codebook (see
+	// CodebookSource for where one comes from). LabelMIM, LabelMIMPrepared
+	// and Preprocess with PrepareOptions.Codebook set it themselves.
+	// Default false.
+	NeedCodebook bool `json:"need_codebook,omitempty"`
 	// HubCacheDir is the Hugging Face hub cache root. Default "": from the
 	// environment ($HF_HUB_CACHE, $HF_HOME/hub, ~/.cache/huggingface/hub).
 	HubCacheDir string `json:"hub_cache_dir,omitempty"`
@@ -149,6 +156,8 @@ func (o Options) withDefaults() Options {
 // ModelKey is the Shared cache key of the Bundle these options load: the
 // source and every option that changes what is loaded. Stages with the same
 // key share one Bundle per process (tests use it with SharedLoads).
+// NeedCodebook is not part of it: a stage that needs a codebook the shared
+// Bundle lacks attaches one to it, once (see setupModel).
 func (o Options) ModelKey() string {
 	o = o.withDefaults()
 	backend, _ := imageproc.ParseBackend(o.ImageBackend)
@@ -162,6 +171,7 @@ func (o Options) loadOptions() pretrained.Options {
 	return pretrained.Options{
 		Hub:               hub.Options{CacheDir: o.HubCacheDir, Offline: o.Offline},
 		CodebookSource:    o.CodebookSource,
+		NeedCodebook:      o.NeedCodebook,
 		MaxPixels:         o.MaxPixels,
 		IgnoreOrientation: o.IgnoreOrientation,
 		ImageBackend:      imageproc.Backend(o.ImageBackend),

@@ -81,6 +81,10 @@ func init() {
 // image_too_large.
 func Preprocess(s beam.Scope, records beam.PCollection, opts PrepareOptions) (out, dead beam.PCollection) {
 	s = s.Scope("transforms.Preprocess")
+	if opts.Codebook {
+		// Share LabelMIM's bundle (the model key includes NeedCodebook).
+		opts.NeedCodebook = true
+	}
 	if err := opts.Options.Validate(); err != nil {
 		panic(err) // a construction-time programmer error, as beam.ParDo's own
 	}
@@ -174,11 +178,14 @@ var errTooManyBytes = fmt.Errorf("image file too large")
 // encoded as FlavaProcessor does: [CLS] text [SEP], truncated and padded to
 // Options.MaxLength. Records without text pass through with nil InputIDs.
 //
-// Dead letters (stage "transforms.Tokenize"): invalid_text (not UTF-8),
-// empty_text (text present but without tokens: whitespace or control
-// characters only — a record with no text at all is not an error here; a
-// stage that needs text dead-letters it as missing_input), and, for
-// ImageText input, missing_input (nothing at all).
+// A text without tokens — one BertTokenizer turns into [CLS] [SEP] alone,
+// exactly as it does "": whitespace, control and format characters only —
+// counts as no text, the same as "".
+//
+// Dead letters (stage "transforms.Tokenize"): invalid_text (not UTF-8) and,
+// for ImageText input, missing_input (nothing at all). A record without
+// text is not an error here; a stage that needs text dead-letters it as
+// missing_input.
 func Tokenize(s beam.Scope, records beam.PCollection, opts Options) (out, dead beam.PCollection) {
 	s = s.Scope("transforms.Tokenize")
 	if err := opts.Validate(); err != nil {
@@ -253,11 +260,21 @@ func tokenizeInto(ctx context.Context, h *modelHandle, maxLength int, p *Prepare
 	for _, m := range enc.AttentionMask {
 		real += int(m)
 	}
-	if real <= 2 { // [CLS] [SEP] only
-		return fmt.Errorf("%w: record %q: text %q has no tokens", ErrEmptyText, p.Record.ID, truncate(text, 40))
+	if real <= 2 {
+		// [CLS] [SEP] only: BertTokenizer gives exactly this for "" too, so
+		// the text is treated as absent, like "" (see the package doc).
+		return nil
 	}
 	p.InputIDs, p.AttentionMask = enc.IDs, enc.AttentionMask
 	return nil
+}
+
+// noText explains, for a missing_input message, why p has no text.
+func noText(p *Prepared) string {
+	if p.Record.Text != "" {
+		return fmt.Sprintf(" (its text %q has no tokens: whitespace, control or format characters only, which count as no text)", truncate(p.Record.Text, 40))
+	}
+	return ""
 }
 
 func truncate(s string, n int) string {

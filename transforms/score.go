@@ -20,7 +20,7 @@ func init() {
 // ScorePairs scores image–text records (schemas.ImageText): contrastive
 // similarity and logit of the pair and, when the checkpoint has
 // FlavaForPreTraining's itm_head, the image–text matching probability (else
-// left 0). Records lacking the image or the text are dead-lettered
+// nil: null in the outputs). Records lacking the image or the text are dead-lettered
 // (missing_input). Composite of Preprocess, Tokenize and Score.
 func ScorePairs(s beam.Scope, records beam.PCollection, opts Options) (out, dead beam.PCollection) {
 	s = s.Scope("transforms.ScorePairs")
@@ -60,7 +60,7 @@ func (f *scoreFn) ProcessElement(ctx context.Context, w beam.Window, et beam.Eve
 	emit func(beam.EventTime, schemas.Score), dead func(beam.EventTime, schemas.DeadLetter)) error {
 	f.h.report(ctx)
 	if !p.HasImage() || !p.HasText() {
-		err := fmt.Errorf("%w: record %q needs an image and a text to be scored", ErrMissingInput, p.Record.ID)
+		err := fmt.Errorf("%w: record %q needs an image and a text to be scored%s", ErrMissingInput, p.Record.ID, noText(&p))
 		dead(et, deadLetter(ctx, stageScore, &p.Record, err))
 		return nil
 	}
@@ -94,9 +94,12 @@ func (f *scoreFn) emitAll(ctx context.Context, done []doneJob, emit func(beam.Ev
 		}
 		dim := len(d.r.image)
 		logit, _ := flava.ContrastiveLogits(d.r.image, d.r.text, 1, 1, dim, logitScale)
-		sc := schemas.Score{ID: rec.ID, ModelID: f.h.bundle.ID, ContrastiveSimilarity: sim[0][0],
-			ContrastiveLogit: logit[0], ITMProbability: d.r.itm, EventTime: rec.EventTime}
-		if !finite([]float32{sc.ContrastiveSimilarity, sc.ContrastiveLogit}) {
+		sc := schemas.Score{ID: rec.ID, ModelID: f.h.bundle.ID, ContrastiveSimilarity: schemas.Float(sim[0][0]),
+			ContrastiveLogit: schemas.Float(logit[0]), EventTime: rec.EventTime}
+		if d.k == kindJoint { // the checkpoint has itm_head
+			sc.ITMProbability = schemas.Float(d.r.itm)
+		}
+		if !finite([]float32{sim[0][0], logit[0]}) {
 			dead(d.et, deadLetter(ctx, stageScore, rec, fmt.Errorf("%w: record %q: score", ErrNonFinite, rec.ID)))
 			continue
 		}

@@ -64,8 +64,6 @@ func micros(d time.Duration) int64 { return d.Microseconds() }
 var (
 	// ErrMissingInput: the stage needs a modality the record does not have.
 	ErrMissingInput = fmt.Errorf("transforms: %w", schemas.ErrMissingInput)
-	// ErrEmptyText: the text has no tokens (whitespace or control characters only).
-	ErrEmptyText = errors.New("transforms: empty text")
 	// ErrNonFinite: the model produced NaN or ±Inf for the record.
 	ErrNonFinite = errors.New("transforms: non-finite model output")
 	// ErrModel: the model failed on the record (alone, after its batch failed).
@@ -86,8 +84,6 @@ func reasonOf(err error) string {
 		return schemas.ReasonDecode
 	case errors.Is(err, tokenizer.ErrInvalidUTF8):
 		return schemas.ReasonInvalidText
-	case errors.Is(err, ErrEmptyText):
-		return schemas.ReasonEmptyText
 	case errors.Is(err, ErrNonFinite):
 		return schemas.ReasonNonFinite
 	case errors.Is(err, ErrModel), errors.Is(err, flava.ErrInput):
@@ -162,6 +158,17 @@ func setupModel(ctx context.Context, opts Options) (*modelHandle, error) {
 	})
 	if err != nil {
 		return nil, fmt.Errorf("transforms: loading model %q: %w", opts.Model, err)
+	}
+	if opts.NeedCodebook {
+		// The Bundle may have been loaded for a stage that needs no codebook
+		// (the key does not say): attach the fallback now, once. Stages
+		// read the codebook only for MIM work, which starts after this.
+		_, err := Shared("codebook|"+opts.ModelKey(), func() (bool, error) {
+			return true, b.AttachCodebook(ctx, opts.loadOptions())
+		})
+		if err != nil {
+			return nil, fmt.Errorf("transforms: model %q: image codebook: %w", opts.Model, err)
+		}
 	}
 	h.bundle = b
 	return h, nil

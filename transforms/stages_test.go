@@ -51,11 +51,14 @@ func TestScorePairsMatchesScorer(t *testing.T) {
 		}
 		sim, _ := flava.Similarity([][]float32{d.image}, [][]float32{d.text})
 		sc := scores[r.ID]
-		if maxDiff([]float32{sc.ContrastiveSimilarity, sc.ContrastiveLogit, sc.ITMProbability}, []float32{sim[0][0], perImage[0][0], d.itm}) > tol {
-			t.Errorf("%s: got sim %v logit %v itm %v, want %v %v %v", r.ID, sc.ContrastiveSimilarity, sc.ContrastiveLogit, sc.ITMProbability, sim[0][0], perImage[0][0], d.itm)
+		if sc.ContrastiveSimilarity == nil || sc.ContrastiveLogit == nil || sc.ITMProbability == nil {
+			t.Fatalf("%s: a pairs score is null: %+v", r.ID, sc)
 		}
-		if sc.ITMProbability <= 0 || sc.ITMProbability >= 1 {
-			t.Errorf("%s: ITM probability %v outside (0, 1)", r.ID, sc.ITMProbability)
+		if maxDiff([]float32{*sc.ContrastiveSimilarity, *sc.ContrastiveLogit, *sc.ITMProbability}, []float32{sim[0][0], perImage[0][0], d.itm}) > tol {
+			t.Errorf("%s: got sim %v logit %v itm %v, want %v %v %v", r.ID, *sc.ContrastiveSimilarity, *sc.ContrastiveLogit, *sc.ITMProbability, sim[0][0], perImage[0][0], d.itm)
+		}
+		if *sc.ITMProbability <= 0 || *sc.ITMProbability >= 1 {
+			t.Errorf("%s: ITM probability %v outside (0, 1)", r.ID, *sc.ITMProbability)
 		}
 	}
 }

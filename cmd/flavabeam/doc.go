@@ -24,10 +24,19 @@
 // process-local counters and so only moves when the DoFns run in this
 // process: on prism (the default) or with --environment_type=LOOPBACK.
 //
+// Before a job is launched, validate checks what can be checked from the
+// launching machine — the model and codebook sources (pretrained.Identify
+// reads config.json's model_type and architectures), the --input glob, the
+// output directories, where zero-shot labels come from — and a failed check
+// exits 2 with one line naming the flag. Exit statuses: 0 done, 1 the run
+// failed, 2 usage or configuration, 3 every record read was dead-lettered
+// (outputs written).
+//
 // The gs:// filesystem is linked in, so inputs and outputs may be on Google
 // Cloud Storage (Dataflow); see pipelines/RUNNERS.md.
 //
 // It imports pipelines, transforms' option types, model/{pretrained,hub,
-// checkpoint,flava} and Beam; nothing imports it. It does not implement
+// checkpoint,flava,imageproc}, Beam and parquet-go (to read input footers);
+// nothing imports it. It does not implement
 // runners, and it does not read configuration files: flags only.
 package main

@@ -40,6 +40,10 @@ type jobFlags struct {
 
 	progress time.Duration
 	logLevel string
+
+	// Set by the subcommand for the pre-flight checks (validate).
+	needCodebook bool // label-mim
+	labels       int  // zero-shot: the number of --candidate-labels; -1 otherwise
 }
 
 func (j *jobFlags) register(fs *flagSet) {
@@ -59,7 +63,7 @@ func (j *jobFlags) register(fs *flagSet) {
 	fs.IntVar(&j.shards, "shards", 1, "number of Parquet output files")
 	fs.StringVar(&j.compression, "compression", "", "output compression: Parquet snappy (default), zstd, gzip or none; Kafka none (default), gzip, snappy, lz4 or zstd")
 	fs.StringVar(&j.model, "model", pretrained.TinyRandom, "model: a Hub id (facebook/flava-full), a local model directory, or tiny-random (built in, meaningless outputs)")
-	fs.StringVar(&j.codebook, "codebook", "", "image codebook for label-mim when the model has none: Hub id or directory (default facebook/flava-image-codebook)")
+	fs.StringVar(&j.codebook, "codebook", "", "label-mim only: image codebook, a Hub id or directory; replaces the model's own image_codebook.* weights (default: the model's own, else facebook/flava-image-codebook, downloaded into the hub cache once)")
 	fs.StringVar(&j.hubCache, "hub-cache", "", "Hugging Face hub cache `directory` (default $HF_HUB_CACHE, $HF_HOME/hub or ~/.cache/huggingface/hub)")
 	fs.BoolVar(&j.offline, "offline", false, "never download: the model must be in the cache (also $HF_HUB_OFFLINE=1)")
 	fs.IntVar(&j.batchSize, "batch-size", 0, "records per model batch (default 8)")
@@ -139,7 +143,7 @@ func (j *jobFlags) options() transforms.Options {
 const jobSynopsis = "(--input GLOB | --input-topic TOPIC) (--output DIR | --output-topic TOPIC) [flags]"
 
 func runEmbed(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	var jf jobFlags
+	jf := jobFlags{labels: -1}
 	var vectors string
 	fs := newFlagSet("embed", stderr, true, jobSynopsis)
 	jf.register(fs)
@@ -169,7 +173,7 @@ func runEmbed(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 }
 
 func runScore(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	var jf jobFlags
+	jf := jobFlags{labels: -1}
 	var mode, labels, template string
 	var topK int
 	fs := newFlagSet("score", stderr, true, jobSynopsis)
@@ -188,13 +192,16 @@ func runScore(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			opts.Labels = append(opts.Labels, strings.TrimSpace(l))
 		}
 	}
+	if mode == pipelines.ModeZeroShot {
+		jf.labels = len(opts.Labels)
+	}
 	return execute(ctx, "score", fs, &jf, stdout, stderr, func(job pipelines.Job) (*beam.Pipeline, error) {
 		return pipelines.Score(pipelines.ScoreConfig{Job: job, Mode: mode, Options: opts})
 	})
 }
 
 func runLabelMIM(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	var jf jobFlags
+	jf := jobFlags{labels: -1, needCodebook: true}
 	fs := newFlagSet("label-mim", stderr, true, jobSynopsis)
 	jf.register(fs)
 	fs.addBeamFlags()
@@ -224,12 +231,20 @@ func execute(ctx context.Context, name string, fs *flagSet, jf *jobFlags, stdout
 	if err == nil {
 		var p *beam.Pipeline
 		if p, err = build(job); err == nil {
-			return runPipeline(ctx, name, p, job, jf, stderr)
+			// The pipeline's own Validate ran in build; now what needs the
+			// file system or the hub cache, before anything is launched.
+			var pf *preflight
+			if pf, err = jf.validate(ctx, jf.needCodebook, jf.labels); err == nil {
+				for _, n := range pf.notes {
+					fmt.Fprintln(stderr, n)
+				}
+				return runPipeline(ctx, name, p, job, jf, stderr)
+			}
 		}
 	}
 	fmt.Fprintf(stderr, "flavabeam %s: %v\n", name, err)
 	fmt.Fprintf(stderr, "Run 'flavabeam %s -h' for the flags.\n", name)
-	return 2
+	return exitUsage
 }
 
 func runPipeline(ctx context.Context, name string, p *beam.Pipeline, job pipelines.Job, jf *jobFlags, stderr io.Writer) int {
@@ -295,7 +310,11 @@ func runPipeline(ctx context.Context, name string, p *beam.Pipeline, job pipelin
 		}
 	}
 	fmt.Fprintf(stderr, "; dead letters: %s\n", where(dead))
-	return 0
+	if err == nil && sum.RecordsIn > 0 && sum.RecordsOut == 0 && sum.DeadLetters > 0 {
+		fmt.Fprintf(stderr, "flavabeam %s: every record was dead-lettered (%d of %d); exit status %d\n", name, sum.DeadLetters, sum.RecordsIn, exitAllDead)
+		return exitAllDead
+	}
+	return exitOK
 }
 
 // startProgress prints a progress line every interval until stop is called.

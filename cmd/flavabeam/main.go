@@ -49,7 +49,8 @@ var commands = []command{
 }
 
 // run executes the subcommand args[0] and returns the exit code: 0 success,
-// 1 failure, 2 usage error.
+// 1 failure, 2 usage or configuration error, 3 every record dead-lettered
+// (see exitCodesHelp).
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		usage(stderr)
@@ -80,6 +81,8 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Run 'flavabeam <command> -h' for the command's flags.")
 	fmt.Fprintln(w, "Example: flavabeam embed --input testdata/records.parquet --output /tmp/flavabeam-out")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, exitCodesHelp)
 }
 
 // flagSet is a subcommand's flags: its own, then Beam's forwarded.
@@ -100,6 +103,8 @@ func newFlagSet(name string, stderr io.Writer, beamFlags bool, synopsis string) 
 		if beamFlags {
 			fmt.Fprintln(stderr, "\nBeam flags (see the Beam Go SDK; the default runner is prism, in-process):")
 			printFlags(stderr, fs.FlagSet, func(f *flag.Flag) bool { return !fs.own[f.Name] })
+			fmt.Fprintln(stderr)
+			fmt.Fprintln(stderr, exitCodesHelp)
 		}
 	}
 	return fs

@@ -20,9 +20,12 @@ import (
 // processor config at the fixture's 64×64 input size.
 func fixtureModelDir(t *testing.T) string {
 	t.Helper()
-	pre := `{"image_processor_type": "FlavaImageProcessor", "size": {"height": 64, "width": 64}, "crop_size": {"height": 64, "width": 64}}`
-	return fixtures.ModelDir(t, filepath.Join(fixtures.Root(t), "tiny"), pre)
+	return fixtures.ModelDir(t, filepath.Join(fixtures.Root(t), "tiny"), fixturePreprocessorConfig)
 }
+
+// fixturePreprocessorConfig is the image processor config of the tiny
+// fixture's 64×64 input size.
+const fixturePreprocessorConfig = `{"image_processor_type": "FlavaImageProcessor", "size": {"height": 64, "width": 64}, "crop_size": {"height": 64, "width": 64}}`
 
 // TestEmbedWithModelDirectory runs the CLI with --model set to a local model
 // directory: the real-weights path, no tiny-random warning, and the vectors

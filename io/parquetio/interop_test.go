@@ -111,7 +111,7 @@ func TestPyarrowReadsWrittenFiles(t *testing.T) {
 			return writeRows[schemas.Embedding](b, seqOf(schemas.Embedding{ID: "e", ModelID: "m", ImageVector: []float32{0.5, -2}}), opts)
 		})
 		write("score.parquet", func(b *bytes.Buffer) error {
-			return writeRows[schemas.Score](b, seqOf(schemas.Score{ID: "s", ModelID: "m", ContrastiveSimilarity: 0.25, TopK: []schemas.LabelScore{{Label: "cat", Probability: 0.75}}}), opts)
+			return writeRows[schemas.Score](b, seqOf(schemas.Score{ID: "s", ModelID: "m", ContrastiveSimilarity: schemas.Float(0.25), TopK: []schemas.LabelScore{{Label: "cat", Probability: 0.75}}}), opts)
 		})
 		write("mim.parquet", func(b *bytes.Buffer) error {
 			return writeRows[schemas.MIMLabel](b, seqOf(schemas.MIMLabel{ID: "m", ModelID: "cb", GridH: 1, GridW: 2, CodebookIDs: []int32{8191, 0}, MaskedPositions: []int32{1}, MaskSeed: 1 << 63}), opts)
@@ -147,12 +147,12 @@ event_time: timestamp[us, tz=UTC]
 # score.parquet 1
 id: string not null
 model_id: string not null
-contrastive_similarity: float not null
-contrastive_logit: float not null
-itm_probability: float not null
+contrastive_similarity: float
+contrastive_logit: float
+itm_probability: float
 top_k: list<element: struct<label: string not null, probability: float not null> not null>
 event_time: timestamp[us, tz=UTC]
-{"contrastive_logit": 0.0, "contrastive_similarity": 0.25, "event_time": null, "id": "s", "itm_probability": 0.0, "model_id": "m", "top_k": [{"label": "cat", "probability": 0.75}]}
+{"contrastive_logit": null, "contrastive_similarity": 0.25, "event_time": null, "id": "s", "itm_probability": null, "model_id": "m", "top_k": [{"label": "cat", "probability": 0.75}]}
 # mim.parquet 1
 id: string not null
 model_id: string not null
@@ -186,5 +186,41 @@ func seqOf[T any](rows ...T) func(func(T) bool) {
 				return
 			}
 		}
+	}
+}
+
+// TestDuckDBReadsScoreNulls checks that DuckDB reads the scores a job does
+// not compute (zero-shot rows) as SQL NULL, and computed ones as numbers.
+func TestDuckDBReadsScoreNulls(t *testing.T) {
+	if _, err := exec.LookPath("python3"); err != nil {
+		t.Skip("skipping: python3 not found (CI installs it with: pip install duckdb)")
+	}
+	if err := exec.Command("python3", "-c", "import duckdb").Run(); err != nil {
+		t.Skip("skipping: python3 module duckdb not installed (CI installs it with: pip install duckdb)")
+	}
+	path := filepath.Join(t.TempDir(), "scores.parquet")
+	var buf bytes.Buffer
+	rows := seqOf(
+		schemas.Score{ID: "pair", ModelID: "m", ContrastiveSimilarity: schemas.Float(0.25), ContrastiveLogit: schemas.Float(25), ITMProbability: schemas.Float(0.5)},
+		schemas.Score{ID: "zero-shot", ModelID: "m", TopK: []schemas.LabelScore{{Label: "cat", Probability: 0.75}}},
+	)
+	if err := writeRows[schemas.Score](&buf, rows, WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	const query = `
+import sys, duckdb
+for row in duckdb.sql("SELECT id, contrastive_similarity, contrastive_logit, itm_probability, len(top_k) FROM read_parquet(?) ORDER BY id", params=[sys.argv[1]]).fetchall():
+    print(row)
+`
+	out, err := exec.Command("python3", "-c", query, path).CombinedOutput()
+	if err != nil {
+		t.Fatalf("duckdb: %v\n%s", err, out)
+	}
+	want := "('pair', 0.25, 25.0, 0.5, None)\n('zero-shot', None, None, None, 1)\n"
+	if string(out) != want {
+		t.Errorf("duckdb reads\n%s\nwant\n%s", out, want)
 	}
 }

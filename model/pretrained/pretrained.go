@@ -36,11 +36,17 @@ type Options struct {
 	// environment, see hub.Options).
 	Hub hub.Options
 	// NeedCodebook makes Load fail unless an image codebook is available:
-	// from the checkpoint itself (image_codebook.*), else from
-	// CodebookSource. Default false (the codebook is loaded when present).
+	// CodebookSource when set, else the checkpoint's own (image_codebook.*),
+	// else FlavaCodebook (from the Hub cache, downloaded into it once when
+	// missing; with Hub.Offline a missing one is an error wrapping
+	// hub.ErrOffline). Default false (the checkpoint's codebook is loaded
+	// when present, none is fetched).
 	NeedCodebook bool
-	// CodebookSource is where to find a codebook the main checkpoint lacks:
-	// a directory or Hub id. Default FlavaCodebook.
+	// CodebookSource is the image codebook to use: a directory or Hub id. It
+	// replaces the checkpoint's own image_codebook.* weights when the
+	// checkpoint has them (the caller named it explicitly; Bundle.CodebookID
+	// and Bundle.CodebookReplaced say what happened). Default "": the
+	// checkpoint's own, else FlavaCodebook when NeedCodebook.
 	CodebookSource string
 	// MaxPixels caps decoded image size (width×height). Default
 	// imageproc.DefaultMaxPixels.
@@ -73,6 +79,13 @@ type Bundle struct {
 	Images *imageproc.Processor
 	// Tokenizer is the checkpoint's BERT tokenizer.
 	Tokenizer *tokenizer.Tokenizer
+	// CodebookID names where Model.ImageCodebook came from: ID for the
+	// checkpoint's own, else the codebook source (a Hub id such as
+	// FlavaCodebook, or a directory); "" without a codebook.
+	CodebookID string
+	// CodebookReplaced is true when Options.CodebookSource replaced an
+	// image codebook the checkpoint itself holds.
+	CodebookReplaced bool
 	// Meaningless is true for TinyRandom: its vectors carry no information.
 	Meaningless bool
 	// Bytes is the size of the weights in memory (float32).
@@ -107,7 +120,7 @@ func Load(ctx context.Context, source string, opts Options) (*Bundle, error) {
 	case source == "":
 		return nil, fmt.Errorf("%w: empty model source", ErrSource)
 	case source == TinyRandom:
-		return loadTiny(opts)
+		return loadTiny(ctx, opts)
 	}
 	if st, err := os.Stat(source); err == nil {
 		if !st.IsDir() {
@@ -194,13 +207,9 @@ func loadDir(ctx context.Context, id, dir string, opts Options) (*Bundle, error)
 		return nil, fmt.Errorf("pretrained: loading %s: %w", dir, err)
 	}
 	b.Model = m
-	if m.ImageCodebook == nil && (opts.NeedCodebook || opts.CodebookSource != "") {
-		cb, err := loadCodebook(ctx, opts)
-		if err != nil {
-			b.Close()
-			return nil, err
-		}
-		m.ImageCodebook = cb
+	if err := b.attachCodebook(ctx, opts); err != nil {
+		b.Close()
+		return nil, err
 	}
 	if b.Images, b.Warnings, err = imageProcessor(dir, opts); err != nil {
 		b.Close()
@@ -214,38 +223,56 @@ func loadDir(ctx context.Context, id, dir string, opts Options) (*Bundle, error)
 	return b, nil
 }
 
-func loadCodebook(ctx context.Context, opts Options) (*flava.ImageCodebook, error) {
+// AttachCodebook gives b the image codebook opts asks for when b lacks one:
+// with opts.NeedCodebook, CodebookSource or else FlavaCodebook, found as
+// Load finds it. It does nothing when b has a codebook. It must not run
+// while b's codebook is in use (callers serialise it with their loads).
+func (b *Bundle) AttachCodebook(ctx context.Context, opts Options) error {
+	if b.Model.ImageCodebook != nil || !opts.NeedCodebook {
+		return nil
+	}
+	return b.attachCodebook(ctx, opts)
+}
+
+// attachCodebook applies Options.CodebookSource and NeedCodebook to b's
+// model and sets CodebookID and CodebookReplaced.
+func (b *Bundle) attachCodebook(ctx context.Context, opts Options) error {
+	m := b.Model
+	if m.ImageCodebook != nil && b.CodebookID == "" {
+		b.CodebookID = b.ID
+	}
+	if opts.CodebookSource == "" && (m.ImageCodebook != nil || !opts.NeedCodebook) {
+		return nil
+	}
+	if opts.CodebookSource != "" && b.CodebookID == opts.CodebookSource {
+		return nil // already replaced
+	}
 	src := opts.CodebookSource
 	if src == "" {
 		src = FlavaCodebook
 	}
+	cb, err := loadCodebook(ctx, src, opts.Hub)
+	if err != nil {
+		return err
+	}
+	b.closers = append(b.closers, cb.Close)
+	b.CodebookReplaced = m.ImageCodebook != nil
+	m.ImageCodebook, b.CodebookID = cb, src
+	return nil
+}
+
+// loadCodebook loads the image codebook of src, a directory or Hub id; a Hub
+// id is taken from the cache, or downloaded into it (config and weights only)
+// unless offline.
+func loadCodebook(ctx context.Context, src string, h hub.Options) (*flava.ImageCodebook, error) {
 	dir := src
 	if _, err := os.Stat(src); err != nil {
 		if !hub.ValidRepoID(src) {
 			return nil, fmt.Errorf("%w: codebook source %q is neither a directory nor a Hub id", ErrSource, src)
 		}
-		h := opts.Hub.FromEnv()
-		if snap, ok := h.CachedSnapshot(src, "config.json"); ok {
-			dir = snap
-		} else {
-			info, err := hub.Info(ctx, src, h)
-			if err != nil {
-				return nil, fmt.Errorf("pretrained: codebook %s: %w", src, err)
-			}
-			want := []string{"config.json"}
-			for _, f := range info.Files {
-				for _, w := range weightFiles {
-					if f.Name == w {
-						want = append(want, w)
-					}
-				}
-			}
-			if len(want) == 1 {
-				return nil, fmt.Errorf("%w: codebook %s has no weights", ErrSource, src)
-			}
-			if dir, err = hub.Download(ctx, src, want[:2], h); err != nil {
-				return nil, fmt.Errorf("pretrained: codebook %s: %w", src, err)
-			}
+		var err error
+		if dir, err = DownloadCodebook(ctx, src, h); err != nil {
+			return nil, err
 		}
 	}
 	cb, err := flava.LoadImageCodebook(dir)
@@ -253,6 +280,55 @@ func loadCodebook(ctx context.Context, opts Options) (*flava.ImageCodebook, erro
 		return nil, fmt.Errorf("pretrained: codebook %s: %w", src, err)
 	}
 	return cb, nil
+}
+
+// DownloadCodebook makes sure the image codebook repoID (config.json and its
+// weights) is in the Hugging Face cache and returns the snapshot directory.
+// A cached snapshot is used as it is; otherwise, unless offline, the files
+// are downloaded once. Offline and not cached, the error wraps
+// hub.ErrOffline and names the cache.
+func DownloadCodebook(ctx context.Context, repoID string, opts hub.Options) (string, error) {
+	h := opts.FromEnv()
+	if snap, ok := CachedCodebook(repoID, h); ok {
+		return snap, nil
+	}
+	if h.Offline {
+		return "", fmt.Errorf("%w: image codebook %s is not in the hub cache %s (download it first, e.g. flavabeam download %s, or give a codebook directory)", hub.ErrOffline, repoID, h.CacheDir, repoID)
+	}
+	info, err := hub.Info(ctx, repoID, h)
+	if err != nil {
+		return "", fmt.Errorf("pretrained: codebook %s: %w", repoID, err)
+	}
+	weights := ""
+	for _, w := range weightFiles {
+		for _, f := range info.Files {
+			if weights == "" && f.Name == w && !strings.HasSuffix(w, ".index.json") {
+				weights = w
+			}
+		}
+	}
+	if weights == "" {
+		return "", fmt.Errorf("%w: codebook %s has no single-file weights (model.safetensors or pytorch_model.bin)", ErrSource, repoID)
+	}
+	dir, err := hub.Download(ctx, repoID, []string{"config.json", weights}, h)
+	if err != nil {
+		return "", fmt.Errorf("pretrained: codebook %s: %w", repoID, err)
+	}
+	return dir, nil
+}
+
+// CachedCodebook returns the cached snapshot of the image codebook repoID
+// when it holds config.json and single-file weights.
+func CachedCodebook(repoID string, opts hub.Options) (string, bool) {
+	for _, w := range weightFiles {
+		if strings.HasSuffix(w, ".index.json") {
+			continue
+		}
+		if snap, ok := opts.CachedSnapshot(repoID, "config.json", w); ok {
+			return snap, true
+		}
+	}
+	return "", false
 }
 
 // imageProcessor reads the folder's image settings (imageproc.LoadDir:

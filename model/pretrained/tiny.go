@@ -1,6 +1,7 @@
 package pretrained
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
@@ -91,7 +92,7 @@ func TinyImageConfig() imageproc.Config {
 	}
 }
 
-func loadTiny(opts Options) (*Bundle, error) {
+func loadTiny(ctx context.Context, opts Options) (*Bundle, error) {
 	vocab := TinyVocab()
 	tok, err := tokenizer.New(vocab, tokenizer.Config{})
 	if err != nil {
@@ -106,6 +107,9 @@ func loadTiny(opts Options) (*Bundle, error) {
 		return nil, err
 	}
 	b := &Bundle{ID: TinyRandom, Model: m, Images: images, Tokenizer: tok, Meaningless: true}
+	if err := b.attachCodebook(ctx, opts); err != nil {
+		return nil, err
+	}
 	b.finish()
 	return b, nil
 }
