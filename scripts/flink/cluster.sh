@@ -28,7 +28,7 @@
 # (StandaloneSessionClusterEntrypoint, TaskManagerRunner). A runner and its
 # cluster must share a Flink minor version, so the cluster is 1.16.0 too.
 #
-# Needs: Java 17 (Flink 1.16 runs on it with the --add-opens below), Maven,
+# Needs: a JDK 17 (java, javac, jar; Flink 1.16 runs on it with the --add-opens below), Go, Maven,
 # network access to Maven Central on first use (~150 MB, cached).
 #
 # Environment (all optional):
@@ -43,6 +43,7 @@
 #   FLAVABEAM_FLINK_TM_MEMORY   taskmanager.memory.process.size (default 1280m)
 #   FLAVABEAM_FLINK_JM_MEMORY   jobmanager.memory.process.size (default 768m)
 #   FLAVABEAM_FLINK_TIMEOUT     seconds to wait for each process (default 180)
+#   FLAVABEAM_FLINK_CHECKPOINT_MS  checkpoint interval of streaming jobs, ms (default 10000)
 #
 # Memory: JobManager 768 MB, each TaskManager 1.25 GB, job server 512 MB heap; the
 # TaskManagers only move bytes between Beam's Go SDK workers, which run outside
@@ -64,6 +65,7 @@ SLOTS="${FLAVABEAM_FLINK_SLOTS:-1}"
 TM_MEMORY="${FLAVABEAM_FLINK_TM_MEMORY:-1280m}"
 JM_MEMORY="${FLAVABEAM_FLINK_JM_MEMORY:-768m}"
 TIMEOUT="${FLAVABEAM_FLINK_TIMEOUT:-180}"
+CHECKPOINT_MS="${FLAVABEAM_FLINK_CHECKPOINT_MS:-10000}"
 NUM_TM=2
 
 say() { echo "cluster.sh: $*" >&2; }
@@ -160,6 +162,12 @@ restart-strategy.fixed-delay.delay: 5 s
 state.backend: hashmap
 state.checkpoints.dir: file://${STATE}/checkpoints
 state.savepoints.dir: file://${STATE}/savepoints
+# Streaming jobs: a checkpoint every FLAVABEAM_FLINK_CHECKPOINT_MS. What
+# turns it on for a Beam job is the job server's default pipeline option
+# checkpointing_interval (see start_js); this line keeps the cluster's own
+# configuration saying the same. Batch jobs ignore both.
+execution.checkpointing.interval: ${CHECKPOINT_MS} ms
+execution.checkpointing.mode: EXACTLY_ONCE
 execution.checkpointing.externalized-checkpoint-retention: RETAIN_ON_CANCELLATION
 classloader.check-leaked-classloader: false
 # The job server stages its whole class path (Beam 2.50 and Flink jars) with
@@ -232,12 +240,14 @@ start_tm() {
 	mkdir -p "$dir/tmp"
 	local params
 	mapfile -t params < <(bash_java_utils GET_TM_RESOURCE_PARAMS "$conf")
+	# The working directory is the TaskManager's own: the SDK workers it
+	# starts inherit it (the Go boot writes pipeline_options.json there).
 	# shellcheck disable=SC2086
-	nohup "$(java_bin)" ${params[0]} "${JAVA_OPENS[@]}" -Dlog.file="$log" \
+	(cd "$dir" && exec nohup "$(java_bin)" ${params[0]} "${JAVA_OPENS[@]}" -Dlog.file="$log" \
 		-Dlog4j.configurationFile="file:$conf/log4j.properties" -cp "$CP" \
 		org.apache.flink.runtime.taskexecutor.TaskManagerRunner \
 		--configDir "$conf" ${params[1]:-} \
-		>"$dir/taskmanager.out" 2>&1 </dev/null &
+		>"$dir/taskmanager.out" 2>&1 </dev/null) &
 	echo $! >"$STATE/taskmanager-$n.pid"
 	say "TaskManager $n started (pid $!, resource id flavabeam-tm-$n), log $log"
 }
@@ -257,11 +267,23 @@ start_js() {
 	local log="$STATE/jobserver/jobserver.log"
 	mkdir -p "$STATE/jobserver"
 	pid_alive "$STATE/jobserver.pid" && die "a job server is already running (pid $(cat "$STATE/jobserver.pid"))"
-	# --flink-conf-dir: the job server's Flink client reads the checkpoint
-	# directory and restart strategy from the same configuration.
+	# FlavabeamFlinkJobServer is FlinkJobServerDriver with default pipeline
+	# options (the Go SDK cannot send Flink runner options): checkpointing
+	# for streaming jobs. --flink-conf-dir: the job server's Flink client
+	# reads the checkpoint directory and restart strategy from the same
+	# configuration.
+	# A jar, not a class directory: the job server stages its class path
+	# with every job, and Beam's staging fails on a directory.
+	local classes="$STATE/jobserver/classes" jar="$STATE/jobserver/flavabeam-flink-job-server.jar"
+	rm -rf "$classes" "$jar"
+	mkdir -p "$classes"
+	javac -nowarn -d "$classes" -cp "$CP" scripts/flink/jobserver/FlavabeamFlinkJobServer.java &&
+		jar cf "$jar" -C "$classes" . ||
+		die "FAILED: could not build scripts/flink/jobserver/FlavabeamFlinkJobServer.java (needs a JDK 17: javac, jar)"
 	nohup "$(java_bin)" -Xmx512m "${JAVA_OPENS[@]}" -Dlog.file="$log" \
-		-Dlog4j.configurationFile="file:$STATE/jobmanager/conf/log4j.properties" -cp "$CP" \
-		org.apache.beam.runners.flink.FlinkJobServerDriver \
+		-Dlog4j.configurationFile="file:$STATE/jobmanager/conf/log4j.properties" -cp "$jar:$CP" \
+		-Dflavabeam.option.checkpointing_interval="$CHECKPOINT_MS" \
+		FlavabeamFlinkJobServer \
 		--flink-master="localhost:${REST_PORT}" --flink-conf-dir="$STATE/jobmanager/conf" \
 		--job-port "$JS_PORT" --artifact-port "$((JS_PORT - 1))" --expansion-port "$((JS_PORT - 2))" \
 		>"$STATE/jobserver/jobserver.out" 2>&1 </dev/null &
