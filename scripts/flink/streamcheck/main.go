@@ -219,6 +219,7 @@ func verify(args []string) error {
 	dead := fs.String("dead", "", "dead-letter topic")
 	prefix := fs.String("prefix", "s", "only input ids with this prefix count")
 	wait := fs.Duration("wait", 0, "keep re-reading until nothing is lost or this has passed")
+	group := fs.String("group", "", "also print this consumer group's committed offsets of the input topic")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -291,6 +292,11 @@ func verify(args []string) error {
 				len(inputs), *input, sum(outs), len(outs), sum(deads), len(deads), reasons)
 			fmt.Printf("lost: %d; duplicates: %d outputs, %d dead letters; ids both output and dead-lettered: %d; outputs for unknown ids: %d\n",
 				len(lost), dupOut, dupDead, both, extra)
+			if *group != "" {
+				if err := printCommitted(ctx, bs, *group, *input); err != nil {
+					return err
+				}
+			}
 			if len(lost) > 0 {
 				if len(lost) > 20 {
 					lost = lost[:20]
@@ -302,6 +308,54 @@ func verify(args []string) error {
 		fmt.Fprintf(os.Stderr, "streamcheck: %d of %d ids not out yet; re-reading\n", len(lost), len(inputs))
 		time.Sleep(5 * time.Second)
 	}
+}
+
+// printCommitted prints group's committed offset of each partition of topic
+// beside the partition's end offset.
+func printCommitted(ctx context.Context, brokers []string, group, topic string) error {
+	conn, err := kafka.DialContext(ctx, "tcp", brokers[0])
+	if err != nil {
+		return err
+	}
+	parts, err := conn.ReadPartitions(topic)
+	conn.Close()
+	if err != nil {
+		return err
+	}
+	ids := make([]int, 0, len(parts))
+	for _, p := range parts {
+		ids = append(ids, p.ID)
+	}
+	sort.Ints(ids)
+	client := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 30 * time.Second}
+	res, err := client.OffsetFetch(ctx, &kafka.OffsetFetchRequest{GroupID: group, Topics: map[string][]int{topic: ids}})
+	if err != nil {
+		return fmt.Errorf("offsets of group %s: %w", group, err)
+	}
+	committed := map[int]int64{}
+	for _, p := range res.Topics[topic] {
+		committed[p.Partition] = p.CommittedOffset
+	}
+	var line []string
+	behind := int64(0)
+	for _, id := range ids {
+		leader, err := kafka.DialLeader(ctx, "tcp", brokers[0], topic, id)
+		if err != nil {
+			return err
+		}
+		_, last, err := leader.ReadOffsets()
+		leader.Close()
+		if err != nil {
+			return err
+		}
+		c := committed[id]
+		line = append(line, fmt.Sprintf("%d:%d/%d", id, c, last))
+		if c < last {
+			behind += last - max(c, 0)
+		}
+	}
+	fmt.Printf("group %s committed/end offsets of %s: %s (%d records not committed)\n", group, topic, strings.Join(line, " "), behind)
+	return nil
 }
 
 func sum(m map[string]int) int {
