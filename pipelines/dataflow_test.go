@@ -31,7 +31,7 @@ const (
 	dataflowRegion      = "us-central1"
 	dataflowStaging     = "gs://my-bucket/staging"
 	dataflowTemp        = "gs://my-bucket/tmp"
-	dataflowMachineType = "n2-highmem-8"
+	dataflowMachineType = "n2-standard-8"
 	dataflowMaxWorkers  = 10
 	dataflowDiskGB      = 50
 )
