@@ -32,7 +32,10 @@ if ! scripts/flink/cluster.sh status >/dev/null 2>&1; then
 	scripts/flink/cluster.sh start >/dev/null
 	started=1
 fi
-finish() { [[ $started == 1 ]] && scripts/flink/cluster.sh stop || true; }
+finish() {
+	rm -f "$WORK/flavabeam" "$WORK/check" # ~230 MB; outputs and logs stay
+	[[ $started == 1 ]] && scripts/flink/cluster.sh stop || true
+}
 trap finish EXIT
 eval "$(scripts/flink/cluster.sh env)"
 

@@ -152,10 +152,12 @@ cluster.evenly-spread-out-slots: true
 blob.server.port: 0
 taskmanager.rpc.port: 0
 taskmanager.data.port: 0
-# A killed TaskManager is noticed within seconds (its RPC endpoint refuses
-# connections), and the job restarts from its last checkpoint.
-heartbeat.interval: 2000
-heartbeat.timeout: 10000
+# A killed TaskManager is noticed at once (its connections reset, its RPC
+# endpoint refuses them), so heartbeats only catch hung processes: keep
+# Flink's 50 s timeout. 10 s made a loaded 2-core machine drop live
+# TaskManagers (GC and CPU starvation) and restart the job needlessly.
+heartbeat.interval: 5000
+heartbeat.timeout: 50000
 restart-strategy: fixed-delay
 restart-strategy.fixed-delay.attempts: 20
 restart-strategy.fixed-delay.delay: 5 s
@@ -321,13 +323,13 @@ stop_pid() {
 # (--environment_type=PROCESS); it fetches the staged flavabeam worker binary
 # from the TaskManager's artifact service and runs it.
 build_boot() {
-	mkdir -p "$STATE/bin"
+	mkdir -p "$STATE/bin" "$STATE/workers"
 	CGO_ENABLED=0 go build -o "$STATE/bin/boot" github.com/apache/beam/sdks/v2/go/container ||
 		die "FAILED: could not build the Beam Go SDK boot program"
 	cat >"$STATE/bin/worker-boot.sh" <<BOOT
 #!/bin/sh
 # written by scripts/flink/cluster.sh: one Beam Go SDK worker, started by a TaskManager
-dir=\$(mktemp -d "\${TMPDIR:-/tmp}/flavabeam-sdk-worker-XXXXXX") || exit 1
+dir=\$(mktemp -d "$STATE/workers/XXXXXX") || exit 1
 exec "$STATE/bin/boot" --semi_persist_dir="\$dir" "\$@"
 BOOT
 	chmod +x "$STATE/bin/worker-boot.sh"
@@ -337,6 +339,23 @@ stop() {
 	stop_pid "the job server" "$STATE/jobserver.pid"
 	for n in $(seq 1 "$NUM_TM"); do stop_pid "TaskManager $n" "$STATE/taskmanager-$n.pid"; done
 	stop_pid "the JobManager" "$STATE/jobmanager.pid"
+	clean_disk
+}
+
+# clean_disk deletes what the jobs left on disk, once nothing runs: every
+# job stages the job server's class path (~150 MB) into each TaskManager's
+# blob cache and the worker binary (~220 MB) into each SDK worker's
+# directory, and Beam's Go boot copies that binary again to
+# /tmp/bin<random>/worker (a path it hard-codes) for every worker it starts:
+# gigabytes after a few dozen jobs.
+clean_disk() {
+	rm -rf "$STATE/workers" "$STATE"/taskmanager-*/tmp
+	local d
+	for d in /tmp/bin*; do
+		# Only Beam boot's copies: a directory holding nothing but "worker".
+		[[ -d "$d" && "$(ls -A "$d")" == worker ]] && rm -rf "$d"
+	done
+	return 0
 }
 
 status() {
@@ -374,8 +393,7 @@ kill-tm)
 start-tm)
 	[[ "${2:-}" =~ ^[1-9]$ ]] || die "usage: cluster.sh start-tm N"
 	CP="$(classpath)"
-	rm -f "$STATE/taskmanager-$2.pid"
-	start_tm "$2"
+	start_tm "$2" # refuses when that TaskManager still runs
 	;;
 env)
 	echo "export FLAVABEAM_FLINK_ENDPOINT=localhost:${JS_PORT}"

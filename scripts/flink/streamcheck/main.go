@@ -14,7 +14,9 @@
 //	streamcheck verify -brokers B -input T -output O -dead D [-prefix P] [-wait DUR]
 //	    read the three topics to their end offsets, repeating until every
 //	    input id is in O or D or -wait has passed; print records, lost,
-//	    duplicates; exit 1 if any id is lost
+//	    duplicates; exit 1 if any id is lost. -group G also prints G's
+//	    committed offsets, waiting up to -wait-commits for them to reach the
+//	    end offsets
 package main
 
 import (
@@ -220,6 +222,7 @@ func verify(args []string) error {
 	prefix := fs.String("prefix", "s", "only input ids with this prefix count")
 	wait := fs.Duration("wait", 0, "keep re-reading until nothing is lost or this has passed")
 	group := fs.String("group", "", "also print this consumer group's committed offsets of the input topic")
+	waitCommits := fs.Duration("wait-commits", 0, "with -group: once nothing is lost, wait up to this long for the group to commit the end offsets")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -293,8 +296,19 @@ func verify(args []string) error {
 			fmt.Printf("lost: %d; duplicates: %d outputs, %d dead letters; ids both output and dead-lettered: %d; outputs for unknown ids: %d\n",
 				len(lost), dupOut, dupDead, both, extra)
 			if *group != "" {
-				if err := printCommitted(ctx, bs, *group, *input); err != nil {
-					return err
+				start := time.Now()
+				for {
+					behind, err := printCommitted(ctx, bs, *group, *input)
+					if err != nil {
+						return err
+					}
+					if behind == 0 || len(lost) > 0 || time.Since(start) >= *waitCommits {
+						if behind == 0 {
+							fmt.Printf("all offsets committed %.1f s after the last id came out\n", time.Since(start).Seconds())
+						}
+						break
+					}
+					time.Sleep(2 * time.Second)
 				}
 			}
 			if len(lost) > 0 {
@@ -312,15 +326,15 @@ func verify(args []string) error {
 
 // printCommitted prints group's committed offset of each partition of topic
 // beside the partition's end offset.
-func printCommitted(ctx context.Context, brokers []string, group, topic string) error {
+func printCommitted(ctx context.Context, brokers []string, group, topic string) (behind int64, err error) {
 	conn, err := kafka.DialContext(ctx, "tcp", brokers[0])
 	if err != nil {
-		return err
+		return 0, err
 	}
 	parts, err := conn.ReadPartitions(topic)
 	conn.Close()
 	if err != nil {
-		return err
+		return 0, err
 	}
 	ids := make([]int, 0, len(parts))
 	for _, p := range parts {
@@ -330,23 +344,22 @@ func printCommitted(ctx context.Context, brokers []string, group, topic string) 
 	client := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 30 * time.Second}
 	res, err := client.OffsetFetch(ctx, &kafka.OffsetFetchRequest{GroupID: group, Topics: map[string][]int{topic: ids}})
 	if err != nil {
-		return fmt.Errorf("offsets of group %s: %w", group, err)
+		return 0, fmt.Errorf("offsets of group %s: %w", group, err)
 	}
 	committed := map[int]int64{}
 	for _, p := range res.Topics[topic] {
 		committed[p.Partition] = p.CommittedOffset
 	}
 	var line []string
-	behind := int64(0)
 	for _, id := range ids {
 		leader, err := kafka.DialLeader(ctx, "tcp", brokers[0], topic, id)
 		if err != nil {
-			return err
+			return 0, err
 		}
 		_, last, err := leader.ReadOffsets()
 		leader.Close()
 		if err != nil {
-			return err
+			return 0, err
 		}
 		c := committed[id]
 		line = append(line, fmt.Sprintf("%d:%d/%d", id, c, last))
@@ -355,7 +368,7 @@ func printCommitted(ctx context.Context, brokers []string, group, topic string) 
 		}
 	}
 	fmt.Printf("group %s committed/end offsets of %s: %s (%d records not committed)\n", group, topic, strings.Join(line, " "), behind)
-	return nil
+	return behind, nil
 }
 
 func sum(m map[string]int) int {
