@@ -143,7 +143,7 @@ taskmanager.numberOfTaskSlots: ${SLOTS}
 taskmanager.memory.process.size: ${TM_MEMORY}
 taskmanager.memory.managed.size: 128m
 # Beam's artifact and data services (vendored gRPC/Netty) allocate direct
-# buffers: serving the 50 MB Go worker binary to a PROCESS worker exceeded
+# buffers: serving the 228 MB Go worker binary to a PROCESS worker exceeded
 # the default direct-memory cap (~200 MB) with 2 MB chunks.
 taskmanager.memory.task.off-heap.size: 256m
 taskmanager.memory.jvm-metaspace.size: 192m
