@@ -287,6 +287,7 @@ start_js() {
 		-Dflavabeam.option.checkpointing_interval="$CHECKPOINT_MS" \
 		FlavabeamFlinkJobServer \
 		--flink-master="localhost:${REST_PORT}" --flink-conf-dir="$STATE/jobmanager/conf" \
+		--artifacts-dir "$STATE/jobserver/artifacts" \
 		--job-port "$JS_PORT" --artifact-port "$((JS_PORT - 1))" --expansion-port "$((JS_PORT - 2))" \
 		>"$STATE/jobserver/jobserver.out" 2>&1 </dev/null &
 	echo $! >"$STATE/jobserver.pid"
@@ -347,9 +348,10 @@ stop() {
 # blob cache and the worker binary (~220 MB) into each SDK worker's
 # directory, and Beam's Go boot copies that binary again to
 # /tmp/bin<random>/worker (a path it hard-codes) for every worker it starts:
-# gigabytes after a few dozen jobs.
+# gigabytes after a few dozen jobs. The job server keeps each job's staged
+# artifacts (the worker binary) in its --artifacts-dir too.
 clean_disk() {
-	rm -rf "$STATE/workers" "$STATE"/taskmanager-*/tmp
+	rm -rf "$STATE/workers" "$STATE"/taskmanager-*/tmp "$STATE/jobserver/artifacts"
 	local d
 	for d in /tmp/bin*; do
 		# Only Beam boot's copies: a directory holding nothing but "worker".
