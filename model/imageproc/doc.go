@@ -111,9 +111,13 @@
 // Decode sniffs the format from magic bytes, reads the header with
 // DecodeConfig and refuses images above the pixel limit (default PIL's
 // MAX_IMAGE_PIXELS, 89,478,485; PIL itself only warns up to twice that)
-// before any pixel buffer is allocated. Errors wrap ErrEmpty,
-// ErrUnknownFormat, ErrTooLarge or ErrCorrupt; no input panics
-// (FuzzDecodePreprocess).
+// before any pixel buffer is allocated. Decode also bounds its work by the
+// input: an image above 1 MP may declare at most MaxPixelsPerByte (default
+// 4096) pixels per encoded byte, and a JPEG at most 256 scans and 2³²
+// scans × pixels; a GIF's frames after the first are not decoded. Errors
+// wrap ErrEmpty, ErrUnknownFormat, ErrTooLarge, ErrCorrupt or ErrMode; no
+// input panics, hangs or allocates without bound (FuzzDecodePreprocess runs
+// under internal/fuzzguard's time and allocation watchdog).
 //
 // # Masks
 //
