@@ -136,11 +136,11 @@ def fmt(x):
     return f"{x:.3g}" if x < 100 else f"{x:.0f}"
 
 
-def table(results, skips, threads, field, note_skips=True):
+def table(results, skips, threads, field, note_skips=True, ratios=True):
     key = lambda r: (r["engine"], r["case"], r["threads"])  # noqa: E731
     med = median_by(results, key, field)
     skipped = {(s["engine"], s["case"], s["threads"]): s["reason"] for s in skips}
-    head = ["case"] + [TITLES[c] for c in COLUMNS] + ["f32: Go ÷ best f32 peer", "any: best Go ÷ best peer"]
+    head = ["case"] + [TITLES[c] for c in COLUMNS] + (["f32: Go ÷ best f32 peer", "any: best Go ÷ best peer"] if ratios else [])
     out = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
     notes = []
     for case in CASES:
@@ -161,7 +161,8 @@ def table(results, skips, threads, field, note_skips=True):
         gbest = max([v for v in (vals["go-f32"], vals["go-bf16"]) if v] or [0]) or None
         r1 = f"{vals['go-f32'] / max(bf32)[0]:.2f} ({TITLES[max(bf32)[1]]})" if vals["go-f32"] and bf32 else "–"
         r2 = f"{gbest / max(bany)[0]:.2f} ({TITLES[max(bany)[1]]})" if gbest and bany else "–"
-        row += [r1, r2]
+        if ratios:
+            row += [r1, r2]
         out.append("| " + " | ".join(row) + " |")
     return out, notes
 
@@ -194,8 +195,9 @@ def main(argv):
             print(f"¹ {n}")
         print()
     for t in threads:
-        print(f"Wall-clock items per second, {t} thread(s) — NOISY: on a loaded shared machine these mostly measure the other processes.")
-        lines, _ = table(results, skips, t, "items_per_s", note_skips=False)
+        print(f"Wall-clock items per second, {t} thread(s) — NOISY: on a loaded shared machine these mostly measure the other"
+              " processes (no ratios from these).")
+        lines, _ = table(results, skips, t, "items_per_s", note_skips=False, ratios=False)
         print("\n".join(lines))
         print()
     # GFLOP per CPU second for the Go f32/bf16 and the best peers, 1 thread.
