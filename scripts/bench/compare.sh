@@ -1,9 +1,16 @@
 #!/usr/bin/env bash
-# Same-run comparison of flavabeam's Go kernels and FLAVA encoders with
-# transformers' FLAVA under PyTorch (and numpy/OpenBLAS for sgemm).
+# Same-run comparison of flavabeam with its peers.
 #
-#   scripts/bench/compare.sh [options] [TABLE_FILE]
+#   scripts/bench/compare.sh [peers.sh options] [TABLE_FILE]
+#       runs peers.sh: flavabeam f32 and bf16 against PyTorch 2 (fp32, bf16
+#       autocast), ONNX Runtime and OpenVINO (f32, default precision) from
+#       PyPI, per CPU second at 1 thread (see peers.sh --help).
+#   scripts/bench/compare.sh --legacy-torch113 [options below] [TABLE_FILE]
+#       the older comparison, kept for its sgemm section: Debian's PyTorch
+#       1.13 (OpenBLAS) and numpy, wall clock, 1 and 2 threads. Nobody deploys
+#       FLAVA on that torch today; it is not a peer to beat.
 #
+# Legacy mode:
 # Runs, back to back and per round: numpy/torch sgemm, Go BenchmarkSgemm,
 # PyTorch FLAVA encoders, Go FLAVA benchmarks at GOMAXPROCS=1 and =2; then
 # prints the table (also written to TABLE_FILE when given). Raw outputs are kept
@@ -25,6 +32,10 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+if [[ ${1-} != --legacy-torch113 ]]; then
+	exec "$here/peers.sh" "$@"
+fi
+shift
 root=$(cd "$here/../.." && pwd)
 
 quick=0 rounds=1 benchtime=10s min_time=10 sgemm_time=3 count=1 threads=1,2
