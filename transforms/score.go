@@ -95,7 +95,7 @@ func (f *scoreFn) emitAll(ctx context.Context, done []doneJob, emit func(beam.Ev
 		dim := len(d.r.image)
 		logit, _ := flava.ContrastiveLogits(d.r.image, d.r.text, 1, 1, dim, logitScale)
 		sc := schemas.Score{ID: rec.ID, ModelID: f.h.bundle.ID, ContrastiveSimilarity: sim[0][0],
-			ContrastiveLogit: logit[0], ITMProbability: d.r.itm, EventTime: rec.EventTime}
+			ContrastiveLogit: logit[0], ITMProbability: d.r.itm, EventTime: rec.EventTime, Source: rec.Source}
 		if !finite([]float32{sc.ContrastiveSimilarity, sc.ContrastiveLogit}) {
 			dead(d.et, deadLetter(ctx, stageScore, rec, fmt.Errorf("%w: record %q: score", ErrNonFinite, rec.ID)))
 			continue
