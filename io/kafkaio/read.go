@@ -264,16 +264,19 @@ func listOffsets(ctx context.Context, client *kafka.Client, req map[string][]int
 // fallback for partitions with none.
 func committedOffsets(ctx context.Context, client *kafka.Client, group string, req map[string][]int,
 	fallback map[topicPartition]int64) (map[topicPartition]int64, error) {
-	res, err := client.OffsetFetch(ctx, &kafka.OffsetFetchRequest{GroupID: group, Topics: req})
-	if err != nil {
-		return nil, fmt.Errorf("%w: offset fetch for group %q: %w", ErrBroker, group, err)
-	}
-	if res.Error != nil {
-		return nil, fmt.Errorf("%w: offset fetch for group %q: %w", ErrBroker, group, res.Error)
-	}
 	out := make(map[topicPartition]int64, len(fallback))
 	for tp, off := range fallback {
 		out[tp] = off
+	}
+	res, err := client.OffsetFetch(ctx, &kafka.OffsetFetchRequest{GroupID: group, Topics: req})
+	if err == nil {
+		err = res.Error
+	}
+	if errors.Is(err, kafka.GroupIdNotFound) {
+		return out, nil // a new group (some brokers say so instead of returning -1)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: offset fetch for group %q: %w", ErrBroker, group, err)
 	}
 	for t, ps := range res.Topics {
 		for _, p := range ps {
