@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -32,15 +33,34 @@ func cliMain(args []string) int {
 // child is the CLI running in a child process.
 type child struct {
 	cmd    *exec.Cmd
-	stderr *bytes.Buffer
+	stderr *syncBuffer
 	done   chan error
+}
+
+// syncBuffer is a bytes.Buffer safe to read while the child writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 func startCLI(t *testing.T, args ...string) *child {
 	t.Helper()
-	c := &child{cmd: exec.Command(os.Args[0]), stderr: &bytes.Buffer{}, done: make(chan error, 1)}
+	c := &child{cmd: exec.Command(os.Args[0]), stderr: &syncBuffer{}, done: make(chan error, 1)}
 	c.cmd.Env = append(os.Environ(), cliArgsEnv+"="+strings.Join(args, "\x1f"))
 	c.cmd.Stderr = c.stderr
+	c.cmd.Stdout = c.stderr
 	if err := c.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -61,10 +81,31 @@ func streamBrokers(t *testing.T, topics ...string) []string {
 		for _, tp := range topics {
 			cfgs = append(cfgs, kafka.TopicConfig{Topic: tp, NumPartitions: 2, ReplicationFactor: 1})
 		}
-		if _, err := client.CreateTopics(context.Background(), &kafka.CreateTopicsRequest{Topics: cfgs}); err != nil {
+		res, err := client.CreateTopics(context.Background(), &kafka.CreateTopicsRequest{Topics: cfgs})
+		if err != nil {
 			t.Fatal(err)
 		}
-		return brokers
+		for tp, err := range res.Errors {
+			if err != nil {
+				t.Fatalf("create %s: %v", tp, err)
+			}
+		}
+		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+			meta, err := client.Metadata(context.Background(), &kafka.MetadataRequest{Topics: topics})
+			ready := err == nil && len(meta.Topics) == len(topics)
+			for _, tp := range meta.Topics {
+				ready = ready && tp.Error == nil && len(tp.Partitions) == 2
+				for _, p := range tp.Partitions {
+					ready = ready && p.Leader.ID >= 0
+				}
+			}
+			if ready {
+				return brokers
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("topics not ready: %v", err)
+			}
+		}
 	}
 	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(2, topics...))
 	if err != nil {
@@ -78,9 +119,17 @@ func sumOffsets(t *testing.T, brokers []string, group, topic string) (committed,
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	client := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 30 * time.Second}
-	res, err := client.ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{
-		topic: {kafka.LastOffsetOf(0), kafka.LastOffsetOf(1)}}})
+	client := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 30 * time.Second, Transport: &kafka.Transport{}}
+	var res *kafka.ListOffsetsResponse
+	var err error
+	for try := 0; try < 5; try++ { // a pooled connection the broker closed fails once
+		res, err = client.ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{
+			topic: {kafka.LastOffsetOf(0), kafka.LastOffsetOf(1)}}})
+		if err == nil {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,7 +211,14 @@ func TestStreamingKillThenSIGTERM(t *testing.T) {
 			default:
 			}
 			if time.Now().After(deadline) {
-				t.Fatalf("no %s after 3 minutes\n%s", what, c.stderr)
+				// Ask the child for its goroutines (SIGQUIT) so that a hang
+				// can be diagnosed from the test log.
+				c.cmd.Process.Signal(syscall.SIGQUIT)
+				select {
+				case <-c.done:
+				case <-time.After(5 * time.Second):
+				}
+				t.Fatalf("no %s after 3 minutes; the CLI's output:\n%s", what, c.stderr)
 			}
 		}
 	}
