@@ -21,7 +21,7 @@ import (
 // p50/p99/max; it asserts nothing about time (the machine is shared), only
 // that every record arrived. Opt in with FLAVABEAM_KAFKA_LATENCY=1;
 // FLAVABEAM_KAFKA_RESUME_DELAY sets ReadConfig.ResumeDelay (default: the
-// package default).
+// package default), FLAVABEAM_KAFKA_LATENCY_SECONDS the duration (30).
 func TestStreamingLatencyRealBroker(t *testing.T) {
 	if os.Getenv("FLAVABEAM_KAFKA_LATENCY") == "" {
 		t.Skip("set FLAVABEAM_KAFKA_LATENCY=1 (and FLAVABEAM_KAFKA_BROKERS) to measure streaming latency")
@@ -39,7 +39,11 @@ func TestStreamingLatencyRealBroker(t *testing.T) {
 	}
 	errc, _ := startJob(t, cfg)
 	time.Sleep(5 * time.Second) // the job starts and reaches the end of the empty topic
-	const rate, seconds = 100, 30
+	const rate = 100
+	seconds := 30
+	if v := os.Getenv("FLAVABEAM_KAFKA_LATENCY_SECONDS"); v != "" {
+		fmt.Sscan(v, &seconds)
+	}
 	n := rate * seconds
 	sent := make(map[string]time.Time, n)
 	w := &kafka.Writer{Addr: kafka.TCP(c.brokers...), Topic: in, Balancer: kafka.Murmur2Balancer{},

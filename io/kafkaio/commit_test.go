@@ -3,6 +3,7 @@ package kafkaio
 import (
 	"context"
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"sync/atomic"
@@ -185,5 +186,21 @@ func testDrainCommits(t *testing.T, brokers []string, topic, out string, n int) 
 	// Commits happen inside the pipeline: they are there when it returns.
 	if sum, parts := committedSum(t, brokers, group, topic); sum != int64(n) {
 		t.Fatalf("committed offsets add up to %d after drain, want %d (%+v)", sum, n, parts)
+	}
+}
+
+// TestMergeAcksJoinsConsecutiveRecords checks that Write's acknowledgements
+// of consecutive records of a partition merge, and nothing else does.
+func TestMergeAcksJoinsConsecutiveRecords(t *testing.T) {
+	p := func(part int, from, off int64) pending {
+		return pending{source: Position{Topic: "t", Partition: part, From: from, Offset: off, Base: 0}, et: beam.EventTime(off)}
+	}
+	got := mergeAcks([]pending{p(0, 5, 5), p(1, 0, 0), p(0, 3, 4), p(0, 7, 7), {}, p(0, 6, 6), p(0, 9, 9)})
+	var s []string
+	for _, a := range got {
+		s = append(s, fmt.Sprintf("%d:[%d,%d]@%d", a.source.Partition, a.source.From, a.source.Offset, a.et))
+	}
+	if want := "0:[3,7]@4 0:[9,9]@9 1:[0,0]@0"; strings.Join(s, " ") != want {
+		t.Errorf("merged %v, want %s", s, want)
 	}
 }
