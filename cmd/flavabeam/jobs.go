@@ -38,6 +38,7 @@ type jobFlags struct {
 
 	progress time.Duration
 	logLevel string
+	verbose  bool
 }
 
 func (j *jobFlags) register(fs *flagSet) {
@@ -68,6 +69,7 @@ func (j *jobFlags) register(fs *flagSet) {
 	fs.Int64Var(&j.maxPixels, "max-pixels", 0, "refuse images with more pixels than this (default PIL's limit, 89478485)")
 	fs.BoolVar(&j.noOrientation, "ignore-orientation", false, "do not apply EXIF orientation")
 	fs.DurationVar(&j.progress, "progress", 2*time.Second, "interval of progress lines on stderr (0: none; only when the DoFns run in this process: prism or --environment_type=LOOPBACK)")
+	fs.BoolVar(&j.verbose, "verbose", false, "on failure, print the runner's full error (with the execution plan), not only its cause")
 	fs.StringVar(&j.logLevel, "log-level", "warn", "Beam and prism log level: debug, info, warn or error (set by the first job in a process)")
 }
 
@@ -275,7 +277,12 @@ func runPipeline(ctx context.Context, name string, p *beam.Pipeline, job pipelin
 		// are read again after a restart from the committed offsets.
 		fmt.Fprintf(stderr, "flavabeam %s: stopped.\n", name)
 	case err != nil:
-		fmt.Fprintf(stderr, "flavabeam %s: run failed: %v\n", name, err)
+		fmt.Fprintf(stderr, "flavabeam %s: run failed: %s\n", name, rootCause(err))
+		if jf.verbose {
+			fmt.Fprintf(stderr, "flavabeam %s: the runner's full error:\n%v\n", name, err)
+		} else {
+			fmt.Fprintf(stderr, "flavabeam %s: (--verbose prints the runner's full error with the execution plan)\n", name)
+		}
 		return 1
 	default:
 		fmt.Fprintf(stderr, "flavabeam %s: done.\n", name)
@@ -297,6 +304,20 @@ func runPipeline(ctx context.Context, name string, p *beam.Pipeline, job pipelin
 	}
 	fmt.Fprintf(stderr, "; dead letters: %s\n", where(dead))
 	return 0
+}
+
+// rootCause is the innermost cause of a Beam runner error: the text after
+// its last "caused by:" and the "DoFn[...] failed:" line, without the
+// execution plan the runner puts first.
+func rootCause(err error) string {
+	msg := err.Error()
+	if i := strings.LastIndex(msg, "caused by:\n"); i >= 0 {
+		msg = msg[i+len("caused by:\n"):]
+		if j := strings.Index(msg, "] failed:\n"); j >= 0 && strings.HasPrefix(msg, "DoFn[") {
+			msg = msg[j+len("] failed:\n"):]
+		}
+	}
+	return strings.TrimSpace(msg)
 }
 
 var (

@@ -265,3 +265,13 @@ func TestStreamingKillThenSIGTERM(t *testing.T) {
 		t.Errorf("a clean run logged errors:\n%s", second.stderr)
 	}
 }
+
+func TestRootCauseDropsThePlan(t *testing.T) {
+	err := fmt.Errorf("job job-001 failed:\nbundle inst001 failed: while executing Process for Plan[stage-001]:\n1: DataSource[...]\n\tcaused by:\nsource failed processing data\n\tcaused by:\nDoFn[UID:8, PID:e2, Name: x.listPartitionsFn] failed:\nkafkaio: topic \"t\" does not exist")
+	if got := rootCause(err); got != `kafkaio: topic "t" does not exist` {
+		t.Errorf("rootCause = %q", got)
+	}
+	if got := rootCause(fmt.Errorf("plain")); got != "plain" {
+		t.Errorf("rootCause = %q", got)
+	}
+}
