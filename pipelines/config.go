@@ -124,6 +124,9 @@ func (j Job) Validate() error {
 	if src.Kafka.Unbounded && (j.Output.isParquet() || j.deadLetterSink().isParquet()) {
 		return bad("Output", "an unbounded Kafka source needs Kafka sinks: Parquet files are written once, at the end of a bounded input")
 	}
+	if src.Kafka.CommitOffsets && (j.Output.isParquet() || j.deadLetterSink().isParquet()) {
+		return bad("Source.Kafka.CommitOffsets", "offsets are committed once Kafka acknowledges each record's output or dead letter: both must be Kafka topics")
+	}
 	return nil
 }
 

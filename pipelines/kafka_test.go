@@ -151,7 +151,7 @@ func (c cluster) readTopic(t *testing.T, topic string) []kafka.Message {
 				if err != nil {
 					break
 				}
-				m := kafka.Message{Offset: r.Offset, Key: readAll(t, r.Key), Value: readAll(t, r.Value), Headers: r.Headers}
+				m := kafka.Message{Offset: r.Offset, Key: readAll(t, r.Key), Value: readAll(t, r.Value), Headers: r.Headers, Time: r.Time}
 				if r.Offset >= off {
 					out = append(out, m)
 					off = r.Offset + 1

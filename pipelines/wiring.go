@@ -45,24 +45,42 @@ func Build(s beam.Scope, job Job, output string, stage Stage) {
 	if err := job.Validate(); err != nil {
 		panic(err)
 	}
-	recs, srcDead := readSource(s, job.Source)
+	ds := job.deadLetterSink()
+	src := job.Source
+	if src.Kafka.Unbounded || src.Kafka.CommitOffsets {
+		// Refuse to start, before reading anything, when a sink topic is
+		// missing: not at the first record (or first bad record) sent there.
+		for _, sink := range []Sink{job.Output, ds} {
+			if sink.isKafka() {
+				src.Kafka.RequireTopics = append(src.Kafka.RequireTopics, sink.Kafka.Topic)
+			}
+		}
+	}
+	recs, srcDead := readSource(s, src)
 	recs = countRecords(s, counterRead, recs)
 	out, stageDead := stage(s, recs)
 	out = countRecords(s, counterOut, out)
 	dead := []beam.PCollection{srcDead, stageDead}
+	var acks []beam.PCollection
 	if job.Output.isKafka() {
 		encoded, encDead := encodeForKafka(s, out)
-		kafkaio.Write(s.Scope("output"), job.Output.Kafka, encoded)
+		acks = append(acks, kafkaio.Write(s.Scope("output"), job.Output.Kafka, encoded))
 		dead = append(dead, encDead)
 	} else {
 		parquetio.Write(s.Scope("output"), joinPath(job.Output.Parquet, output), out, job.Output.ParquetOptions)
 	}
 	all := countDeadLetters(s, beam.Flatten(s, dead...))
-	ds := job.deadLetterSink()
 	if ds.isKafka() {
-		kafkaio.Write(s.Scope("dead-letters"), ds.Kafka, beam.ParDo(s.Scope("pipelines.EncodeKafka"), &encodeDeadLetterFn{}, all))
+		encoded := beam.ParDo(s.Scope("pipelines.EncodeKafka"), &encodeDeadLetterFn{Sink: ds.Kafka}, all)
+		acks = append(acks, kafkaio.Write(s.Scope("dead-letters"), ds.Kafka, encoded))
 	} else {
 		parquetio.Write(s.Scope("dead-letters"), joinPath(ds.Parquet, OutputDeadLetters), all, ds.ParquetOptions)
+	}
+	if src.Kafka.CommitOffsets {
+		// Every input record becomes exactly one output or one dead letter,
+		// each carrying the record's Source: an offset is committed once
+		// the writes of every record before it are acknowledged.
+		kafkaio.Commit(s, src.Kafka.ReadConfig, acks...)
 	}
 }
 

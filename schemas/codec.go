@@ -13,8 +13,8 @@ import (
 // Header is one Kafka record header. It mirrors kafka-go's and franz-go's
 // header types so this package does not depend on either client.
 type Header struct {
-	Key   string
-	Value []byte
+	Key   string `json:"key"`
+	Value []byte `json:"value"`
 }
 
 // Header keys of the binary ImageText codec. Each may appear at most once.

@@ -35,6 +35,9 @@ type ImageText struct {
 	// EventTime is when the record happened (zero: unknown). Parquet:
 	// TIMESTAMP(MICROS, UTC), null when zero.
 	EventTime time.Time `json:"event_time,omitzero" parquet:"event_time,optional,timestamp(microsecond)"`
+	// Source is where the record was read from when that is a Kafka
+	// partition; not part of any payload (see SourcePosition).
+	Source SourcePosition `json:"-" parquet:"-"`
 }
 
 // Validate checks what every consumer of an ImageText relies on: ID, Text,
@@ -83,6 +86,9 @@ type Embedding struct {
 	MultimodalVector []float32 `json:"multimodal_vector,omitempty" parquet:"multimodal_vector,optional,list"`
 	// EventTime is copied from the input record (zero: unknown).
 	EventTime time.Time `json:"event_time,omitzero" parquet:"event_time,optional,timestamp(microsecond)"`
+	// Source is where the input record was read from when that is a Kafka
+	// partition; not part of any payload (see SourcePosition).
+	Source SourcePosition `json:"-" parquet:"-"`
 }
 
 // Float returns a pointer to v, for Score's optional fields.
@@ -123,6 +129,9 @@ type Score struct {
 	TopK []LabelScore `json:"top_k,omitempty" parquet:"top_k,optional,list"`
 	// EventTime is copied from the input record (zero: unknown).
 	EventTime time.Time `json:"event_time,omitzero" parquet:"event_time,optional,timestamp(microsecond)"`
+	// Source is where the input record was read from when that is a Kafka
+	// partition; not part of any payload (see SourcePosition).
+	Source SourcePosition `json:"-" parquet:"-"`
 }
 
 // MIMLabel holds the masked-image-modelling targets for one image: the
@@ -145,13 +154,17 @@ type MIMLabel struct {
 	MaskSeed uint64 `json:"mask_seed" parquet:"mask_seed"`
 	// EventTime is copied from the input record (zero: unknown).
 	EventTime time.Time `json:"event_time,omitzero" parquet:"event_time,optional,timestamp(microsecond)"`
+	// Source is where the input record was read from when that is a Kafka
+	// partition; not part of any payload (see SourcePosition).
+	Source SourcePosition `json:"-" parquet:"-"`
 }
 
 // DeadLetter records an input that could not be processed, and why.
 type DeadLetter struct {
 	// ID is the input record's ID when it was known.
 	ID string `json:"id,omitempty" parquet:"id,optional"`
-	// Stage names the step that failed, e.g. "kafkaio.Read", "preprocess".
+	// Stage names the step that failed, e.g. "pipelines.DecodeKafka",
+	// "transforms.Preprocess".
 	Stage string `json:"stage" parquet:"stage"`
 	// Reason is one of the Reason* codes.
 	Reason string `json:"reason" parquet:"reason"`
@@ -162,4 +175,32 @@ type DeadLetter struct {
 	Payload []byte `json:"payload,omitempty" parquet:"payload,optional"`
 	// Time is when the failure was recorded.
 	Time time.Time `json:"time,omitzero" parquet:"time,optional,timestamp(microsecond)"`
+	// PayloadTruncated is true when Payload was cut to fit the dead-letter
+	// topic's message size limit; PayloadBytes is then the original size.
+	// Kafka sinks only (Parquet has no such limit and omits both).
+	PayloadTruncated bool  `json:"payload_truncated,omitempty" parquet:"-"`
+	PayloadBytes     int64 `json:"payload_bytes,omitempty" parquet:"-"`
+	// Headers are the Kafka headers of the input record, so that a dead
+	// letter of a Kafka record can be replayed to its topic as it was.
+	// Kafka sinks only (Parquet omits them).
+	Headers []Header `json:"headers,omitempty" parquet:"-"`
+	// Source is where the input record was read from when that is a Kafka
+	// partition; not part of any payload (see SourcePosition).
+	Source SourcePosition `json:"-" parquet:"-"`
+}
+
+// SourcePosition is where an input record was read from when its source is
+// a Kafka partition. Pipelines carry it from the input record to the output
+// or dead letter written for it, so that offsets are committed only once
+// those writes are acknowledged (see io/kafkaio's Commit). It is never part
+// of a payload: JSON and Parquet skip it. Zero (Topic ""): no position.
+//
+// Offsets [From, Offset] of the partition hold no other record of the read;
+// Base is the offset the read of the partition started at.
+type SourcePosition struct {
+	Topic     string
+	Partition int32
+	Offset    int64
+	From      int64
+	Base      int64
 }

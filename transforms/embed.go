@@ -153,7 +153,7 @@ func (f *embedFn) emitAll(ctx context.Context, done []doneJob, emit func(beam.Ev
 			dead(d.et, deadLetter(ctx, f.Stage, rec, d.err))
 			continue
 		}
-		e := schemas.Embedding{ID: rec.ID, ModelID: f.h.bundle.ID, EventTime: rec.EventTime}
+		e := schemas.Embedding{ID: rec.ID, ModelID: f.h.bundle.ID, EventTime: rec.EventTime, Source: rec.Source}
 		if auto || f.Opts.Image {
 			e.ImageVector = d.r.image
 		}

@@ -94,7 +94,7 @@ func (f *mimFn) emitAll(ctx context.Context, done []doneJob, emit func(beam.Even
 		// ModelID: the codebook that labelled it (the checkpoint's ID for
 		// its own codebook), as the schema says.
 		m := schemas.MIMLabel{ID: rec.ID, ModelID: f.h.bundle.CodebookID, GridH: int32(shape[1] / 8), GridW: int32(shape[2] / 8),
-			MaskSeed: d.r.maskSeed, EventTime: rec.EventTime}
+			MaskSeed: d.r.maskSeed, EventTime: rec.EventTime, Source: rec.Source}
 		m.CodebookIDs = make([]int32, len(d.r.mim.TokenIDs))
 		for j, id := range d.r.mim.TokenIDs {
 			m.CodebookIDs[j] = int32(id)

@@ -95,7 +95,7 @@ func (f *scoreFn) emitAll(ctx context.Context, done []doneJob, emit func(beam.Ev
 		dim := len(d.r.image)
 		logit, _ := flava.ContrastiveLogits(d.r.image, d.r.text, 1, 1, dim, logitScale)
 		sc := schemas.Score{ID: rec.ID, ModelID: f.h.bundle.ID, ContrastiveSimilarity: schemas.Float(sim[0][0]),
-			ContrastiveLogit: schemas.Float(logit[0]), EventTime: rec.EventTime}
+			ContrastiveLogit: schemas.Float(logit[0]), EventTime: rec.EventTime, Source: rec.Source}
 		if d.k == kindJoint { // the checkpoint has itm_head
 			sc.ITMProbability = schemas.Float(d.r.itm)
 		}

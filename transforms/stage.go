@@ -110,7 +110,8 @@ func deadLetter(ctx context.Context, stage string, rec *schemas.ImageText, err e
 		c, _ = deadByReason.LoadOrStore(reason, beam.NewCounter(MetricsNamespace, MetricDeadLetterPrefix+reason))
 	}
 	c.(beam.Counter).Inc(ctx, 1)
-	return schemas.DeadLetter{ID: rec.ID, Stage: stage, Reason: reason, Message: err.Error(), Payload: payload, Time: time.Now().UTC()}
+	return schemas.DeadLetter{ID: rec.ID, Stage: stage, Reason: reason, Message: err.Error(), Payload: payload,
+		Time: time.Now().UTC(), Source: rec.Source}
 }
 
 // isGlobal reports whether w is the global window.

@@ -179,7 +179,8 @@ func (z *zeroShot) emitAll(ctx context.Context, done []doneJob, emit func(beam.E
 			continue
 		}
 		top := c.TopK(probs[0], z.opts.TopK)
-		sc := schemas.Score{ID: rec.ID, ModelID: z.h.bundle.ID, EventTime: rec.EventTime, TopK: make([]schemas.LabelScore, len(top))}
+		sc := schemas.Score{ID: rec.ID, ModelID: z.h.bundle.ID, EventTime: rec.EventTime, Source: rec.Source,
+			TopK: make([]schemas.LabelScore, len(top))}
 		for j, t := range top {
 			sc.TopK[j] = schemas.LabelScore{Label: t.Label, Probability: t.Probability}
 		}

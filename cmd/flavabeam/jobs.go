@@ -25,6 +25,7 @@ import (
 type jobFlags struct {
 	input, inputTopic, brokers, inputCodec, startFrom, groupID, startTime string
 	unbounded, commit                                                     bool
+	retryTimeout                                                          time.Duration
 
 	output, outputTopic, deadLetters, deadLetterTopic, compression string
 	shards                                                         int
@@ -44,6 +45,7 @@ type jobFlags struct {
 	// Set by the subcommand for the pre-flight checks (validate).
 	needCodebook bool // label-mim
 	labels       int  // zero-shot: the number of --candidate-labels; -1 otherwise
+	verbose      bool
 }
 
 func (j *jobFlags) register(fs *flagSet) {
@@ -54,8 +56,9 @@ func (j *jobFlags) register(fs *flagSet) {
 	fs.StringVar(&j.startFrom, "start-from", "earliest", "Kafka start position: earliest, latest, committed (needs --group-id) or timestamp (needs --start-time)")
 	fs.StringVar(&j.startTime, "start-time", "", "with --start-from timestamp: the RFC 3339 `time` to start reading at")
 	fs.StringVar(&j.groupID, "group-id", "", "Kafka consumer `group` for --start-from committed and --commit-offsets")
-	fs.BoolVar(&j.unbounded, "streaming", false, "read Kafka forever (unbounded; outputs must be Kafka topics; stop with Ctrl-C)")
-	fs.BoolVar(&j.commit, "commit-offsets", false, "commit Kafka offsets to --group-id once each bundle's output is durable")
+	fs.BoolVar(&j.unbounded, "streaming", false, "read Kafka forever (unbounded; outputs must be Kafka topics; SIGINT or SIGTERM drains it: reads stop, what was read is written and committed, exit 0)")
+	fs.BoolVar(&j.commit, "commit-offsets", false, "commit Kafka offsets to --group-id once Kafka acknowledged each record's output or dead letter")
+	fs.DurationVar(&j.retryTimeout, "kafka-retry-timeout", kafkaio.DefaultRetryTimeout, "how long Kafka reads, writes and commits ride out a broker outage before the job fails")
 	fs.StringVar(&j.output, "output", "", "output `directory` for Parquet files (or use --output-topic)")
 	fs.StringVar(&j.outputTopic, "output-topic", "", "Kafka `topic` for the results, JSON payloads keyed by record id")
 	fs.StringVar(&j.deadLetters, "dead-letters", "", "`directory` for dead-letter Parquet files (default: beside the output)")
@@ -76,6 +79,7 @@ func (j *jobFlags) register(fs *flagSet) {
 	fs.StringVar(&j.imageBackend, "image-backend", "torchvision", "Hugging Face image preprocessing reproduced bit for bit: torchvision (transformers 5 FlavaImageProcessor with torchvision installed), pil (FlavaImageProcessorPil, Pillow 13) or pil-legacy (Pillow <= 12.3, transformers 4.x)")
 	fs.StringVar(&j.imageInput, "image-input", "path", "what the matched Hugging Face call is given: path (EXIF applied, alpha dropped), pil-rgb (opened PIL image, do_convert_rgb=True: no EXIF, alpha on white) or pil (opened PIL image as is: non-RGB refused)")
 	fs.DurationVar(&j.progress, "progress", 2*time.Second, "interval of progress lines on stderr (0: none; only when the DoFns run in this process: prism or --environment_type=LOOPBACK)")
+	fs.BoolVar(&j.verbose, "verbose", false, "on failure, print the runner's full error (with the execution plan), not only its cause")
 	fs.StringVar(&j.logLevel, "log-level", "warn", "Beam and prism log level: debug, info, warn or error (set by the first job in a process)")
 }
 
@@ -88,6 +92,9 @@ func (j *jobFlags) job() (pipelines.Job, error) {
 		return job, fmt.Errorf("--image-input: %w", err)
 	}
 	conn := kafkaio.ConnConfig{}
+	if j.retryTimeout < 0 {
+		return job, fmt.Errorf("--kafka-retry-timeout %v is negative", j.retryTimeout)
+	}
 	if j.brokers != "" {
 		conn.Brokers = strings.Split(j.brokers, ",")
 	}
@@ -109,7 +116,7 @@ func (j *jobFlags) job() (pipelines.Job, error) {
 		}
 		job.Source.Kafka = pipelines.KafkaSource{Codec: codec, ReadConfig: kafkaio.ReadConfig{
 			ConnConfig: conn, Topics: strings.Split(j.inputTopic, ","), StartFrom: start, StartTime: at,
-			GroupID: j.groupID, CommitOffsets: j.commit, Unbounded: j.unbounded,
+			GroupID: j.groupID, CommitOffsets: j.commit, Unbounded: j.unbounded, RetryTimeout: j.retryTimeout,
 		}}
 	} else if j.unbounded {
 		return job, fmt.Errorf("--streaming needs --input-topic")
@@ -122,7 +129,7 @@ func (j *jobFlags) job() (pipelines.Job, error) {
 			s.ParquetOptions.Compression = j.compression
 		}
 		if topic != "" {
-			s.Kafka = kafkaio.WriteConfig{ConnConfig: conn, Topic: topic, Compression: j.compression}
+			s.Kafka = kafkaio.WriteConfig{ConnConfig: conn, Topic: topic, Compression: j.compression, RetryTimeout: j.retryTimeout}
 		}
 		return s
 	}
@@ -282,14 +289,28 @@ func runPipeline(ctx context.Context, name string, p *beam.Pipeline, job pipelin
 			fmt.Fprintf(stderr, "flavabeam: runner %s: live progress needs the DoFns in this process (prism, or --environment_type=LOOPBACK); the summary comes from Beam metrics\n", runner)
 		}
 	}
+	if job.Source.Kafka.Unbounded && local {
+		setDrain(kafkaio.Drain)
+		defer setDrain(nil)
+	}
 	sum, err := pipelines.Run(ctx, p)
 	stop()
 	switch {
+	case err == nil && job.Source.Kafka.Unbounded:
+		// A signal drained the job: everything read was written and,
+		// with --commit-offsets, committed.
+		fmt.Fprintf(stderr, "flavabeam %s: drained and stopped.\n", name)
 	case err != nil && ctx.Err() != nil && job.Source.Kafka.Unbounded:
-		// Ctrl-C is how a streaming job ends.
+		// A second signal, or a drain that timed out: records in flight
+		// are read again after a restart from the committed offsets.
 		fmt.Fprintf(stderr, "flavabeam %s: stopped.\n", name)
 	case err != nil:
-		fmt.Fprintf(stderr, "flavabeam %s: run failed: %v\n", name, err)
+		fmt.Fprintf(stderr, "flavabeam %s: run failed: %s\n", name, rootCause(err))
+		if jf.verbose {
+			fmt.Fprintf(stderr, "flavabeam %s: the runner's full error:\n%v\n", name, err)
+		} else {
+			fmt.Fprintf(stderr, "flavabeam %s: (--verbose prints the runner's full error with the execution plan)\n", name)
+		}
 		return 1
 	default:
 		fmt.Fprintf(stderr, "flavabeam %s: done.\n", name)
@@ -315,6 +336,45 @@ func runPipeline(ctx context.Context, name string, p *beam.Pipeline, job pipelin
 		return exitAllDead
 	}
 	return exitOK
+}
+
+// rootCause is the innermost cause of a Beam runner error: the text after
+// its last "caused by:" and the "DoFn[...] failed:" line, without the
+// execution plan the runner puts first.
+func rootCause(err error) string {
+	msg := err.Error()
+	if i := strings.LastIndex(msg, "caused by:\n"); i >= 0 {
+		msg = msg[i+len("caused by:\n"):]
+		if j := strings.Index(msg, "] failed:\n"); j >= 0 && strings.HasPrefix(msg, "DoFn[") {
+			msg = msg[j+len("] failed:\n"):]
+		}
+	}
+	return strings.TrimSpace(msg)
+}
+
+var (
+	drainMu sync.Mutex
+	drainFn func()
+)
+
+// setDrain registers how a signal drains the running streaming job (nil:
+// none runs).
+func setDrain(fn func()) {
+	drainMu.Lock()
+	defer drainMu.Unlock()
+	drainFn = fn
+}
+
+// drainStreaming drains the running streaming job and reports whether
+// there was one.
+func drainStreaming() bool {
+	drainMu.Lock()
+	defer drainMu.Unlock()
+	if drainFn == nil {
+		return false
+	}
+	drainFn()
+	return true
 }
 
 // startProgress prints a progress line every interval until stop is called.

@@ -11,6 +11,8 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
+	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem/gcs" // gs:// inputs and outputs (Dataflow)
@@ -28,11 +30,54 @@ func main() {
 		usage(os.Stderr)
 		os.Exit(2)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := stopOnSignals(context.Background(), os.Stderr)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
 }
+
+// stopOnSignals returns a context for the command. SIGINT and SIGTERM (what
+// Ctrl-C, containers and Kubernetes send) are handled alike: the first one
+// drains a streaming Kafka job in this process (kafkaio.Drain: reads stop,
+// what was read is written and committed, the job ends and the command exits
+// 0) and cancels the context after drainTimeout; a second signal cancels at
+// once. A command with no streaming job just cancels on the first signal.
+func stopOnSignals(parent context.Context, stderr io.Writer) (context.Context, func()) {
+	ctx, cancel := context.WithCancel(parent)
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() {
+		select {
+		case <-done:
+			return
+		case sig := <-sigs:
+			if !drainStreaming() {
+				cancel()
+				return
+			}
+			fmt.Fprintf(stderr, "flavabeam: %v: draining: reads stop, records already read are written and their offsets committed (signal again to stop at once)\n", sig)
+			t := time.NewTimer(drainTimeout)
+			defer t.Stop()
+			select {
+			case <-done:
+			case <-sigs:
+				fmt.Fprintln(stderr, "flavabeam: second signal: stopping now")
+			case <-t.C:
+				fmt.Fprintf(stderr, "flavabeam: drain did not finish within %v: stopping now\n", drainTimeout)
+			}
+			cancel()
+		}
+	}()
+	return ctx, func() {
+		signal.Stop(sigs)
+		close(done)
+		cancel()
+	}
+}
+
+// drainTimeout bounds a drain started by a signal.
+const drainTimeout = 2 * time.Minute
 
 // command is one subcommand.
 type command struct {

@@ -27,6 +27,9 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	if args := os.Getenv(cliArgsEnv); args != "" {
+		os.Exit(cliMain(strings.Split(args, "\x1f")))
+	}
 	ptest.MainWithDefault(m, "prism")
 }
 

@@ -25,8 +25,10 @@ var (
 	ErrBroker = errors.New("kafkaio: broker request failed")
 	// ErrNotFound reports a topic or partition the cluster does not have.
 	ErrNotFound = errors.New("kafkaio: topic or partition not found")
-	// ErrWrite reports records that could not be written after kafka-go's retries.
+	// ErrWrite reports records that could not be written after retries.
 	ErrWrite = errors.New("kafkaio: write failed")
+	// ErrTooLarge reports a record over the topic's message size limit.
+	ErrTooLarge = errors.New("kafkaio: record too large")
 )
 
 // DefaultBroker is the bootstrap address used when ConnConfig.Brokers is empty.

@@ -17,15 +17,55 @@
 // finished bundle alone, and without this an idle partition's watermark
 // would close event-time windows on records another partition is still
 // delivering (watermarks.go explains it; distributed runners are unaffected
-// beyond a watermark that may trail by one bundle). With ReadConfig.CommitOffsets
-// the consumer group offsets are committed from a bundle finalization
-// callback, i.e. only after the runner has made the bundle's output durable.
+// beyond a watermark that may trail by one bundle).
 //
 // Write sends records with one kafka-go Writer per DoFn instance and flushes
-// in FinishBundle, so a bundle that finished is on the broker. Delivery is
-// at-least-once: kafka-go has neither transactions nor an idempotent producer,
-// so a retried bundle writes its records again. Pipelines set the record key
-// to a stable record id so that consumers can de-duplicate.
+// in FinishBundle, so a bundle that finished is on the broker, then emits
+// the Source of each written record as an acknowledgement. Failed writes
+// are retried with backoff for WriteConfig.RetryTimeout (default 2m: a
+// broker restart is ridden out); the record size limit follows the topic's
+// max.message.bytes. Delivery is at-least-once: kafka-go has neither
+// transactions nor an idempotent producer, so a retried bundle writes its
+// records again. Pipelines set the record key to a stable record id so
+// that consumers can de-duplicate.
+//
+// Offsets are committed by Commit, after the sinks, never by Read. Every
+// record Read emits carries its Source Position: its offset, the offsets it
+// accounts for ([From, Offset]: From is one past the previous record the
+// read delivered from that partition, so compacted gaps are covered) and
+// the read's start offset. Pipelines copy it onto the one output or dead
+// letter written for the record; Write emits it once Kafka acknowledged
+// that write; Commit keeps per partition (Beam state keyed by partition) the
+// acknowledged ranges and the highest offset N below which every offset is
+// acknowledged, and commits N. Why this is at-least-once on every runner:
+// an acknowledgement exists only after Kafka acknowledged the write (it is
+// emitted after WriteMessages returned, and a bundle's outputs reach the
+// next stage only when the bundle succeeds), and N never passes an offset
+// whose record has no acknowledgement. A crash anywhere (worker, runner,
+// broker) at worst leaves N behind records that were written, so a restart
+// from the committed offsets writes them again (duplicates, never loss).
+// It relies on nothing runner-specific: no bundle finalization (broken in
+// the Go SDK v2.77.0 for reused plans, see NOTES-beam-finalize.md) and no
+// ordering between stages; keyed state is per partition on Flink and
+// Dataflow, and on prism, which was seen running concurrent bundles of one
+// key, a per-process copy of the frontier is merged in (sound, because both
+// only hold acknowledged offsets). On Flink and Dataflow the runner's own
+// checkpoints restore the read positions; the committed offsets are then
+// what other consumers and a restart with StartCommitted see.
+//
+// Commit lag: a partition's offset is committed at the end of the Commit
+// bundle that saw its frontier move, one request per bundle for all
+// partitions that moved; on prism a record is committed within about a
+// second of its write being acknowledged. A commit that fails with a
+// retriable error (coordinator loading or moving, request timeout, broker
+// unreachable) is retried with backoff for up to min(RetryTimeout, 30s),
+// then left to the next bundle, which commits the newest offset instead:
+// a later commit supersedes a failed one, and offsets never go backwards.
+//
+// Drain makes unbounded reads in this process stop, so that a streaming
+// pipeline on prism finishes what it read, commits it and ends: this is
+// how the CLI handles SIGINT and SIGTERM. Distributed runners drain through
+// TruncateRestriction.
 //
 // Metrics (namespace "kafkaio"): counters records_read, bytes_read,
 // records_written, bytes_written (key + value + headers), and a gauge
@@ -41,6 +81,9 @@
 // TLS is configured by file paths that each worker loads in Setup.
 //
 // Deliberately not done: exactly-once delivery (kafka-go has no transactions),
+// committing through offset gaps at runner-chosen split points (a split
+// restriction whose primary ends in a compacted gap leaves the frontier
+// behind that gap until the job restarts: safe, never a loss),
 // dynamic discovery of partitions added after pipeline start, Kerberos
 // (GSSAPI) and OAUTHBEARER SASL, and schema registry integration.
 //

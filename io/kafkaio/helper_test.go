@@ -105,9 +105,18 @@ func produce(tb testing.TB, brokers []string, topic string, from, to, valueSize 
 	value := make([]byte, valueSize)
 	var msgs []kafka.Message
 	flush := func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-		defer cancel()
-		if err := w.WriteMessages(ctx, msgs...); err != nil {
+		// A broker that just (re)started may not have partition leaders
+		// yet: retry for up to a minute.
+		var err error
+		for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(500 * time.Millisecond) {
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			err = w.WriteMessages(ctx, msgs...)
+			cancel()
+			if err == nil || time.Now().After(deadline) {
+				break
+			}
+		}
+		if err != nil {
 			tb.Fatalf("produce: %v", err)
 		}
 		msgs = msgs[:0]

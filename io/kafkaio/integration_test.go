@@ -142,15 +142,16 @@ func TestRealBrokerRestartLosesNoRecord(t *testing.T) {
 	}
 }
 
-// TestRealBrokerCommitsAfterFinalization checks that a bounded read commits
-// the group's offsets only through bundle finalization, on a real broker.
-func TestRealBrokerCommitsAfterFinalization(t *testing.T) {
+// TestRealBrokerCommitsAfterWrites checks that a bounded Read → Write →
+// Commit pipeline commits every offset it wrote, on a real broker.
+func TestRealBrokerCommitsAfterWrites(t *testing.T) {
 	brokers := realBrokers(t)
-	topic := uniqueTopic("it-commit")
+	topic, out := uniqueTopic("it-commit"), uniqueTopic("it-commit-out")
 	createTopic(t, brokers, topic, 3)
+	createTopic(t, brokers, out, 2)
 	produce(t, brokers, topic, 0, 120, 10)
 	group := uniqueTopic("it-group")
 	checkCommitted(t, brokers, group, topic, 0)
-	readAndCommit(t, brokers, topic, group, 120)
+	readAndCommit(t, brokers, topic, out, group, 120)
 	checkCommitted(t, brokers, group, topic, 120)
 }

@@ -131,6 +131,7 @@ func (fn *checkRecordFn) ProcessElement(r Record) error {
 }
 
 func init() {
+	register.Function1x1(forward)
 	beam.RegisterFunction(recordKey)
 	beam.RegisterDoFn(&checkRecordFn{})
 }
@@ -162,8 +163,8 @@ func TestWriteThenBoundedReadFake(t *testing.T) {
 }
 
 func TestBoundedReadStartPositionsFake(t *testing.T) {
-	topic := uniqueTopic("start")
-	brokers := fakeBrokers(t, 2, topic)
+	topic, out := uniqueTopic("start"), uniqueTopic("start-out")
+	brokers := fakeBrokers(t, 2, topic, out)
 	produce(t, brokers, topic, 0, 50, 10)
 	conn := ConnConfig{Brokers: brokers}
 
@@ -177,7 +178,7 @@ func TestBoundedReadStartPositionsFake(t *testing.T) {
 	// committed: commit offsets with a first read, produce more, read again
 	// from the committed offsets: only the new records.
 	group := uniqueTopic("group")
-	readAndCommit(t, brokers, topic, group, 50)
+	readAndCommit(t, brokers, topic, out, group, 50)
 	checkCommitted(t, brokers, group, topic, 50)
 	produce(t, brokers, topic, 50, 80, 10)
 	p, s = beam.NewPipelineWithRoot()
@@ -197,21 +198,31 @@ func TestBoundedReadStartPositionsFake(t *testing.T) {
 	}
 }
 
-// readAndCommit reads topic with a bounded read that commits the group's
-// offsets, expecting n records.
-func readAndCommit(t *testing.T, brokers []string, topic, group string, n int) {
+// readAndCommit copies topic to out with a bounded Read, a Write and a
+// Commit of the group's offsets, expecting n records.
+func readAndCommit(t *testing.T, brokers []string, topic, out, group string, n int) {
 	t.Helper()
+	conn := ConnConfig{Brokers: brokers}
 	p, s := beam.NewPipelineWithRoot()
-	recs := Read(s, ReadConfig{ConnConfig: ConnConfig{Brokers: brokers}, Topics: []string{topic}, GroupID: group, CommitOffsets: true})
+	rc := ReadConfig{ConnConfig: conn, Topics: []string{topic}, GroupID: group, CommitOffsets: true}
+	recs := Read(s, rc)
 	passert.Count(s, recs, "records", n)
+	acks := Write(s, WriteConfig{ConnConfig: conn, Topic: out}, beam.ParDo(s, forward, recs))
+	Commit(s, rc, acks)
 	if err := ptest.Run(p); err != nil {
 		t.Fatalf("committing read: %v", err)
 	}
 }
 
+// forward turns a read record into the record written for it: same key,
+// value and headers, its Source kept so that Write acknowledges it.
+func forward(r Record) Record {
+	return Record{Key: r.Key, Value: r.Value, Headers: r.Headers, Source: r.Source}
+}
+
 // checkCommitted asserts that the group's committed offsets of topic add up
-// to total records. Bundle finalization may run after the pipeline returned,
-// so it polls for up to 10s.
+// to total records. Commits are made by the pipeline before it returns; it
+// polls for up to 10s all the same, as a reader of the group would.
 func checkCommitted(t *testing.T, brokers []string, group, topic string, total int64) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)

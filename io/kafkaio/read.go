@@ -8,7 +8,9 @@ import (
 	"math"
 	"reflect"
 	"sort"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
@@ -28,9 +30,9 @@ func init() {
 
 	register.DoFn3x1[context.Context, []byte, func(PartitionRange), error](&listPartitionsFn{})
 	register.Emitter1[PartitionRange]()
-	register.DoFn6x1[context.Context, *watermarkEstimator, beam.BundleFinalization, *sdf.LockRTracker,
+	register.DoFn5x1[context.Context, *watermarkEstimator, *sdf.LockRTracker,
 		PartitionRange, func(beam.EventTime, Record), error](&boundedReadFn{})
-	register.DoFn6x2[context.Context, *watermarkEstimator, beam.BundleFinalization, *sdf.LockRTracker,
+	register.DoFn5x2[context.Context, *watermarkEstimator, *sdf.LockRTracker,
 		PartitionRange, func(beam.EventTime, Record), sdf.ProcessContinuation, error](&unboundedReadFn{})
 	register.Emitter2[beam.EventTime, Record]()
 }
@@ -86,7 +88,13 @@ func (fn *listPartitionsFn) ProcessElement(ctx context.Context, _ []byte, emit f
 	// retry everything but a missing topic for RetryTimeout.
 	var ranges []PartitionRange
 	for began := time.Now(); ; {
-		ranges, err = resolvePartitions(ctx, client, fn.Cfg)
+		err = nil
+		if len(fn.Cfg.RequireTopics) > 0 {
+			err = CheckTopics(ctx, fn.Cfg.ConnConfig, fn.Cfg.RequireTopics...)
+		}
+		if err == nil {
+			ranges, err = resolvePartitions(ctx, client, fn.Cfg)
+		}
 		if err == nil || errors.Is(err, ErrNotFound) || time.Since(began) > fn.Cfg.RetryTimeout || ctx.Err() != nil {
 			break
 		}
@@ -256,16 +264,19 @@ func listOffsets(ctx context.Context, client *kafka.Client, req map[string][]int
 // fallback for partitions with none.
 func committedOffsets(ctx context.Context, client *kafka.Client, group string, req map[string][]int,
 	fallback map[topicPartition]int64) (map[topicPartition]int64, error) {
-	res, err := client.OffsetFetch(ctx, &kafka.OffsetFetchRequest{GroupID: group, Topics: req})
-	if err != nil {
-		return nil, fmt.Errorf("%w: offset fetch for group %q: %w", ErrBroker, group, err)
-	}
-	if res.Error != nil {
-		return nil, fmt.Errorf("%w: offset fetch for group %q: %w", ErrBroker, group, res.Error)
-	}
 	out := make(map[topicPartition]int64, len(fallback))
 	for tp, off := range fallback {
 		out[tp] = off
+	}
+	res, err := client.OffsetFetch(ctx, &kafka.OffsetFetchRequest{GroupID: group, Topics: req})
+	if err == nil {
+		err = res.Error
+	}
+	if errors.Is(err, kafka.GroupIdNotFound) {
+		return out, nil // a new group (some brokers say so instead of returning -1)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: offset fetch for group %q: %w", ErrBroker, group, err)
 	}
 	for t, ps := range res.Topics {
 		for _, p := range ps {
@@ -291,9 +302,6 @@ type readFn struct {
 	client    *kafka.Client
 	transport *kafka.Transport
 
-	mu        sync.Mutex
-	committed map[topicPartition]int64
-
 	records beam.Counter
 	bytes   beam.Counter
 }
@@ -307,7 +315,6 @@ func (fn *readFn) Setup() error {
 		return err
 	}
 	fn.client, fn.transport = client, tr
-	fn.committed = make(map[topicPartition]int64)
 	fn.records = beam.NewCounter(metricsNamespace, "records_read")
 	fn.bytes = beam.NewCounter(metricsNamespace, "bytes_read")
 	return nil
@@ -370,25 +377,89 @@ const (
 	outcomeBusy                    // checkpoint interval reached while data remains
 	outcomeBackoff                 // transient broker failure (unbounded)
 	outcomeCanceled                // context canceled
+	outcomeDrained                 // Drain was called (unbounded)
 )
 
+// draining is set by Drain.
+var draining atomic.Bool
+
+// Drain makes every unbounded Read in this process stop reading: each
+// partition's read returns at its next check (at most MaxWait plus one
+// fetch later) and stops, so that the PCollection ends, downstream stages
+// finish the records already read, Commit commits them, and the pipeline
+// completes. It is how a streaming job run in this process (prism, or a
+// portable runner's LOOPBACK environment) stops cleanly on SIGINT or
+// SIGTERM. On distributed runners use the runner's drain (Dataflow drain,
+// Flink stop --drain), which reaches Read through TruncateRestriction.
+// Drain cannot be undone; it affects Reads started afterwards too, until
+// ResetDrain.
+func Drain() { draining.Store(true) }
+
+// ResetDrain undoes Drain, for a process that runs another streaming job
+// (tests).
+func ResetDrain() { draining.Store(false) }
+
+// outages remembers, per unbounded partition read, since when its fetches
+// have failed in a row: an unbounded read retries across checkpoints, so the
+// time must outlive one ProcessElement call.
+var outages = &outageBook{m: map[outageKey]outageEntry{}}
+
+type outageKey struct {
+	instance string
+	tp       topicPartition
+}
+
+type outageEntry struct {
+	since time.Time
+	n     int
+}
+
+type outageBook struct {
+	mu sync.Mutex
+	m  map[outageKey]outageEntry
+}
+
+// fail records one more failure and returns the time of the first failure in
+// a row and the number of failures.
+func (b *outageBook) fail(instance string, tp topicPartition) (time.Time, int) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	k := outageKey{instance, tp}
+	e := b.m[k]
+	if e.n == 0 {
+		e.since = time.Now()
+	}
+	e.n++
+	b.m[k] = e
+	return e.since, e.n
+}
+
+func (b *outageBook) failures(instance string, tp topicPartition) int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.m[outageKey{instance, tp}].n
+}
+
+func (b *outageBook) clear(instance string, tp topicPartition) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	delete(b.m, outageKey{instance, tp})
+}
+
 // read fetches and emits records of p's restriction until it is done, caught
-// up (unbounded), or the checkpoint interval passes.
-func (fn *readFn) read(ctx context.Context, we *watermarkEstimator, bf beam.BundleFinalization,
+// up (unbounded), drained, or the checkpoint interval passes.
+func (fn *readFn) read(ctx context.Context, we *watermarkEstimator,
 	rt *sdf.LockRTracker, p PartitionRange, emit func(beam.EventTime, Record)) (outcome, error) {
 	rest := rt.GetRestriction().(PartitionRange)
 	unbounded := rest.unbounded()
 	offset := rest.Start
+	// from is the first offset the next emitted record accounts for (see
+	// Position): the restriction's start, then one past each emitted record.
+	from := rest.Start
 	began := time.Now()
 	var failingSince time.Time
 	lag := beam.NewGauge(metricsNamespace, fmt.Sprintf("lag/%s/%d", p.Topic, p.Partition))
-
-	defer func() {
-		if fn.Cfg.CommitOffsets && offset > rest.Start && bf != nil {
-			tp, next := topicPartition{p.Topic, p.Partition}, offset
-			bf.RegisterCallback(10*time.Minute, func() error { return fn.commit(tp, next) })
-		}
-	}()
+	tp := topicPartition{p.Topic, p.Partition}
 
 	for {
 		if we.shared != nil {
@@ -399,6 +470,9 @@ func (fn *readFn) read(ctx context.Context, we *watermarkEstimator, bf beam.Bund
 				return outcomeCanceled, nil
 			}
 			return outcomeDone, err
+		}
+		if unbounded && draining.Load() {
+			return outcomeDrained, nil
 		}
 		end := rt.GetRestriction().(PartitionRange).End
 		if offset >= end {
@@ -435,23 +509,35 @@ func (fn *readFn) read(ctx context.Context, we *watermarkEstimator, bf beam.Bund
 				continue
 			}
 			if unbounded {
-				log.Warnf(ctx, "kafkaio: fetch %s/%d at %d: %v; retrying in %v", p.Topic, p.Partition, offset, err, fn.Cfg.ResumeDelay)
+				// Retried across checkpoints, with backoff, for up to
+				// RetryTimeout since the first failure in a row.
+				since, n := outages.fail(fn.Instance, tp)
+				if time.Since(since) > fn.Cfg.RetryTimeout {
+					outages.clear(fn.Instance, tp)
+					return outcomeDone, fn.outageError(p, offset, since, err)
+				}
+				if n == 1 || n%10 == 0 {
+					log.Warnf(ctx, "kafkaio: fetch %s/%d at %d from %s: %v; retrying with backoff (failing for %v, limit %v)",
+						p.Topic, p.Partition, offset, fn.brokerList(), err, time.Since(since).Round(time.Second), fn.Cfg.RetryTimeout)
+				}
 				return outcomeBackoff, nil
 			}
 			if failingSince.IsZero() {
 				failingSince = time.Now()
 			}
 			if time.Since(failingSince) > fn.Cfg.RetryTimeout {
-				return outcomeDone, fmt.Errorf("%w: fetch %s/%d at offset %d (retried for %v): %w",
-					ErrBroker, p.Topic, p.Partition, offset, fn.Cfg.RetryTimeout, err)
+				return outcomeDone, fn.outageError(p, offset, failingSince, err)
 			}
 			log.Warnf(ctx, "kafkaio: fetch %s/%d at %d: %v; retrying", p.Topic, p.Partition, offset, err)
 			sleep(ctx, 500*time.Millisecond)
 			continue
 		}
 		failingSince = time.Time{}
+		if unbounded {
+			outages.clear(fn.Instance, tp)
+		}
 
-		n, stopped, err := fn.emitRecords(res.Records, rt, &offset, emit)
+		n, stopped, err := fn.emitRecords(res.Records, rt, p, &offset, &from, emit)
 		if err != nil {
 			return outcomeDone, err
 		}
@@ -474,10 +560,20 @@ func (fn *readFn) read(ctx context.Context, we *watermarkEstimator, bf beam.Bund
 	}
 }
 
+// outageError is the error of a partition whose fetches failed for longer
+// than RetryTimeout: it names the brokers and the limit.
+func (fn *readFn) outageError(p PartitionRange, offset int64, since time.Time, err error) error {
+	return fmt.Errorf("%w: fetching %s/%d at offset %d from broker %s failed for %v, over the limit of %v "+
+		"(ReadConfig.RetryTimeout, flag --kafka-retry-timeout): %w",
+		ErrBroker, p.Topic, p.Partition, offset, fn.brokerList(), time.Since(since).Round(time.Second), fn.Cfg.RetryTimeout, err)
+}
+
+func (fn *readFn) brokerList() string { return strings.Join(fn.Cfg.brokers(), ",") }
+
 // emitRecords emits the data records of one fetch response at or after
 // *offset, claiming each, and advances *offset. stopped is true when a claim
 // failed (the restriction was split or is done).
-func (fn *readFn) emitRecords(rr kafka.RecordReader, rt *sdf.LockRTracker, offset *int64,
+func (fn *readFn) emitRecords(rr kafka.RecordReader, rt *sdf.LockRTracker, p PartitionRange, offset, from *int64,
 	emit func(beam.EventTime, Record)) (n int, stopped bool, err error) {
 	readers := []kafka.RecordReader{rr}
 	if s, ok := rr.(*protocol.RecordStream); ok {
@@ -507,8 +603,8 @@ func (fn *readFn) emitRecords(rr kafka.RecordReader, rt *sdf.LockRTracker, offse
 			if err != nil {
 				return n, false, err
 			}
-			out.Topic = rt.GetRestriction().(PartitionRange).Topic
-			out.Partition = rt.GetRestriction().(PartitionRange).Partition
+			out.Topic, out.Partition = p.Topic, p.Partition
+			out.Source = Position{Topic: p.Topic, Partition: p.Partition, Offset: rec.Offset, From: *from, Base: p.Start}
 			et := mtime.FromTime(out.Timestamp)
 			if fn.Cfg.TimestampPolicy == TimestampProcessing {
 				et = mtime.Now()
@@ -517,6 +613,7 @@ func (fn *readFn) emitRecords(rr kafka.RecordReader, rt *sdf.LockRTracker, offse
 			fn.records.Inc(context.Background(), 1)
 			fn.bytes.Inc(context.Background(), int64(size))
 			*offset = rec.Offset + 1
+			*from = rec.Offset + 1
 			n++
 		}
 	}
@@ -574,44 +671,6 @@ func (fn *readFn) skipToLogStart(ctx context.Context, p PartitionRange, offset i
 		ErrBroker, offset, p.Topic, p.Partition)
 }
 
-// commit commits next as the group's offset of tp, unless a larger one was
-// already committed by this instance. Called from bundle finalization.
-func (fn *readFn) commit(tp topicPartition, next int64) error {
-	fn.mu.Lock()
-	if fn.committed[tp] >= next {
-		fn.mu.Unlock()
-		return nil
-	}
-	fn.mu.Unlock()
-	ctx, cancel := context.WithTimeout(context.Background(), fn.Cfg.requestTimeout())
-	defer cancel()
-	res, err := fn.client.OffsetCommit(ctx, &kafka.OffsetCommitRequest{
-		GroupID:      fn.Cfg.GroupID,
-		GenerationID: -1,
-		Topics:       map[string][]kafka.OffsetCommit{tp.topic: {{Partition: tp.partition, Offset: next}}},
-	})
-	if err == nil {
-		for _, ps := range res.Topics {
-			for _, p := range ps {
-				if p.Error != nil {
-					err = p.Error
-				}
-			}
-		}
-	}
-	if err != nil {
-		// Best effort: the next finalized bundle commits a later offset.
-		log.Warnf(ctx, "kafkaio: commit %s/%d offset %d for group %q: %v", tp.topic, tp.partition, next, fn.Cfg.GroupID, err)
-		return nil
-	}
-	fn.mu.Lock()
-	if next > fn.committed[tp] {
-		fn.committed[tp] = next
-	}
-	fn.mu.Unlock()
-	return nil
-}
-
 func (fn *readFn) idleWatermark() time.Time {
 	return time.Now().Add(-fn.Cfg.IdleLag)
 }
@@ -630,9 +689,9 @@ type boundedReadFn struct {
 	readFn
 }
 
-func (fn *boundedReadFn) ProcessElement(ctx context.Context, we *watermarkEstimator, bf beam.BundleFinalization,
+func (fn *boundedReadFn) ProcessElement(ctx context.Context, we *watermarkEstimator,
 	rt *sdf.LockRTracker, p PartitionRange, emit func(beam.EventTime, Record)) error {
-	_, err := fn.read(ctx, we, bf, rt, p, emit)
+	_, err := fn.read(ctx, we, rt, p, emit)
 	return err
 }
 
@@ -641,23 +700,41 @@ type unboundedReadFn struct {
 	readFn
 }
 
-func (fn *unboundedReadFn) ProcessElement(ctx context.Context, we *watermarkEstimator, bf beam.BundleFinalization,
+func (fn *unboundedReadFn) ProcessElement(ctx context.Context, we *watermarkEstimator,
 	rt *sdf.LockRTracker, p PartitionRange, emit func(beam.EventTime, Record)) (sdf.ProcessContinuation, error) {
 	we.shared = &sharedWatermark{reg: sharedWatermarks, read: fn.Instance,
 		tp: topicPartition{p.Topic, p.Partition}, staleAfter: fn.Cfg.staleAfter()}
 	we.shared.start(we.state)
-	out, err := fn.read(ctx, we, bf, rt, p, emit)
+	out, err := fn.read(ctx, we, rt, p, emit)
 	if err != nil {
 		return sdf.StopProcessing(), err
 	}
 	switch out {
 	case outcomeDone:
 		return sdf.StopProcessing(), nil
+	case outcomeDrained:
+		// Everything read so far has been emitted; the rest of the
+		// restriction is dropped, and an idle partition's watermark no
+		// longer holds the pipeline open.
+		we.advanceTo(mtime.MaxTimestamp.ToTime())
+		return sdf.StopProcessing(), nil
 	case outcomeBusy:
 		return sdf.ResumeProcessingIn(0), nil
+	case outcomeBackoff:
+		return sdf.ResumeProcessingIn(fn.backoff(p)), nil
 	default:
 		return sdf.ResumeProcessingIn(fn.Cfg.ResumeDelay), nil
 	}
+}
+
+// backoff is the delay before the next fetch of a failing partition:
+// ResumeDelay doubled per failure in a row, at most 5s.
+func (fn *unboundedReadFn) backoff(p PartitionRange) time.Duration {
+	d := fn.Cfg.ResumeDelay
+	for i := outages.failures(fn.Instance, topicPartition{p.Topic, p.Partition}); i > 1 && d < 5*time.Second; i-- {
+		d *= 2
+	}
+	return min(d, max(5*time.Second, fn.Cfg.ResumeDelay))
 }
 
 // TruncateRestriction empties the remaining range when a streaming pipeline is

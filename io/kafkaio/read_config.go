@@ -22,6 +22,10 @@ const (
 	StartTimestamp = "timestamp"
 )
 
+// DefaultRetryTimeout is the default of ReadConfig.RetryTimeout and
+// WriteConfig.RetryTimeout: how long a broker outage is ridden out.
+const DefaultRetryTimeout = 2 * time.Minute
+
 // Timestamp policies for ReadConfig.TimestampPolicy.
 const (
 	// TimestampLog uses the record's Kafka timestamp as its Beam event time.
@@ -51,11 +55,16 @@ type ReadConfig struct {
 	// GroupID is the consumer group whose offsets StartCommitted reads and
 	// CommitOffsets writes. Default "": required by either.
 	GroupID string
-	// CommitOffsets commits the next offset to read for every partition to
-	// GroupID after each bundle is durable (bundle finalization). Default
-	// false. The commit is best effort: a failed commit is logged, and the
-	// next one covers it.
+	// CommitOffsets says that the pipeline commits the group's offsets with
+	// Commit, from the acknowledgements of its Writes (Read itself never
+	// commits). Read only validates it (GroupID is required); pipelines
+	// wire Commit when it is set. Default false.
 	CommitOffsets bool
+	// RequireTopics are topics that must exist before anything is read,
+	// typically the pipeline's output and dead-letter topics: Read fails at
+	// start, naming the first missing one, instead of a sink failing at its
+	// first record. Default nil.
+	RequireTopics []string
 	// Unbounded reads forever (a streaming source). Default false: bounded,
 	// the read stops at the end offsets seen at pipeline start.
 	Unbounded bool
@@ -78,9 +87,11 @@ type ReadConfig struct {
 	IdleLag time.Duration
 	// TimestampPolicy is TimestampLog (default "") or TimestampProcessing.
 	TimestampPolicy string
-	// RetryTimeout: a bounded read retries failing fetches for this long
-	// before failing the bundle. Unbounded reads retry forever (each failure
-	// is logged and the partition resumes after ResumeDelay). Default 60s.
+	// RetryTimeout is how long a read rides out failing fetches (a broker
+	// outage or restart) before the pipeline fails with an error naming the
+	// brokers and this limit. A bounded read retries every 500ms; an
+	// unbounded read checkpoints and retries after ResumeDelay, doubling per
+	// failure in a row up to 5s. Default 2m.
 	RetryTimeout time.Duration
 }
 
@@ -169,7 +180,7 @@ func (c ReadConfig) withDefaults() ReadConfig {
 		c.TimestampPolicy = TimestampLog
 	}
 	if c.RetryTimeout == 0 {
-		c.RetryTimeout = 60 * time.Second
+		c.RetryTimeout = DefaultRetryTimeout
 	}
 	return c
 }

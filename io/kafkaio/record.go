@@ -30,7 +30,32 @@ type Record struct {
 	// Timestamp is the record's Kafka timestamp (CreateTime or LogAppendTime,
 	// as the topic is configured), millisecond precision.
 	Timestamp time.Time
+	// Source is the position of the input record this record stands for. Read
+	// sets it to the record's own position; pipelines copy it onto whatever
+	// they write for that input (its output or its dead letter), and Write
+	// emits it as an acknowledgement once Kafka has acknowledged the write.
+	// Commit commits offsets from those acknowledgements. Zero (Topic ""):
+	// no source, no acknowledgement.
+	Source Position
 }
+
+// Position names one record of a Read and the offsets it accounts for, so
+// that Commit can tell when every offset below some point has been handled.
+//
+// Offsets [From, Offset] of the partition hold no other record of the read:
+// From is the offset after the previous record the read delivered from the
+// partition, or where the read (or its restriction) started. Base is the
+// offset the read of the partition started at when the pipeline started.
+type Position struct {
+	Topic     string
+	Partition int
+	Offset    int64
+	From      int64
+	Base      int64
+}
+
+// IsZero reports whether p names no record.
+func (p Position) IsZero() bool { return p.Topic == "" }
 
 // ErrCorruptRecord reports bytes that do not decode as a Record (see
 // DecodeRecord).
@@ -46,12 +71,18 @@ const (
 // DecodeRecord) as the coder of Record: a compact length-prefixed layout that
 // keeps nil and empty byte slices distinct.
 //
-// Layout: version byte 1; uvarint-length Topic; varint Partition; varint
-// Offset; varint Timestamp in Unix milliseconds (math.MinInt64 for the zero
-// time); Key and Value as uvarint(len+1) then bytes (0 means nil); uvarint
-// header count, then per header uvarint-length Key and a Key-like Value.
+// Layout: version byte (1 without a Source, 2 with one); uvarint-length
+// Topic; varint Partition; varint Offset; varint Timestamp in Unix
+// milliseconds (math.MinInt64 for the zero time); Key and Value as
+// uvarint(len+1) then bytes (0 means nil); uvarint header count, then per
+// header uvarint-length Key and a Key-like Value; version 2 then appends
+// the Source: uvarint-length Topic, varint Partition, Offset, From, Base.
 func AppendRecord(b []byte, r Record) []byte {
-	b = append(b, 1)
+	version := byte(1)
+	if !r.Source.IsZero() {
+		version = 2
+	}
+	b = append(b, version)
 	b = appendString(b, r.Topic)
 	b = binary.AppendVarint(b, int64(r.Partition))
 	b = binary.AppendVarint(b, r.Offset)
@@ -66,6 +97,13 @@ func AppendRecord(b []byte, r Record) []byte {
 	for _, h := range r.Headers {
 		b = appendString(b, h.Key)
 		b = appendNullable(b, h.Value)
+	}
+	if version == 2 {
+		b = appendString(b, r.Source.Topic)
+		b = binary.AppendVarint(b, int64(r.Source.Partition))
+		b = binary.AppendVarint(b, r.Source.Offset)
+		b = binary.AppendVarint(b, r.Source.From)
+		b = binary.AppendVarint(b, r.Source.Base)
 	}
 	return b
 }
@@ -90,15 +128,12 @@ func appendNullable(b, v []byte) []byte {
 func DecodeRecord(data []byte) (Record, error) {
 	d := decoder{b: data}
 	var r Record
-	if v := d.byte(); d.err == nil && v != 1 {
-		return Record{}, fmt.Errorf("%w: version %d", ErrCorruptRecord, v)
+	version := d.byte()
+	if d.err == nil && version != 1 && version != 2 {
+		return Record{}, fmt.Errorf("%w: version %d", ErrCorruptRecord, version)
 	}
 	r.Topic = d.string()
-	p := d.varint()
-	if d.err == nil && (p < math.MinInt32 || p > math.MaxInt32) {
-		d.fail("partition out of range")
-	}
-	r.Partition = int(p)
+	r.Partition = d.partition()
 	r.Offset = d.varint()
 	if ts := d.varint(); d.err == nil && ts != math.MinInt64 {
 		r.Timestamp = time.UnixMilli(ts)
@@ -114,6 +149,16 @@ func DecodeRecord(data []byte) (Record, error) {
 		for i := range r.Headers {
 			r.Headers[i].Key = d.string()
 			r.Headers[i].Value = d.nullable()
+		}
+	}
+	if version == 2 {
+		r.Source.Topic = d.string()
+		r.Source.Partition = d.partition()
+		r.Source.Offset = d.varint()
+		r.Source.From = d.varint()
+		r.Source.Base = d.varint()
+		if d.err == nil && r.Source.IsZero() {
+			d.fail("version 2 without a source topic")
 		}
 	}
 	if d.err == nil && len(d.b) != 0 {
@@ -175,6 +220,14 @@ func (d *decoder) varint() int64 {
 	return v
 }
 
+func (d *decoder) partition() int {
+	p := d.varint()
+	if d.err == nil && (p < math.MinInt32 || p > math.MaxInt32) {
+		d.fail("partition out of range")
+	}
+	return int(p)
+}
+
 func (d *decoder) take(n uint64) []byte {
 	if d.err != nil {
 		return nil
@@ -207,7 +260,7 @@ func (d *decoder) nullable() []byte {
 // encodeRecordCoder and decodeRecordCoder adapt the codec to
 // beam.RegisterCoder.
 func encodeRecordCoder(r Record) ([]byte, error) {
-	return AppendRecord(make([]byte, 0, 64+len(r.Topic)+len(r.Key)+len(r.Value)), r), nil
+	return AppendRecord(make([]byte, 0, 96+len(r.Topic)+len(r.Source.Topic)+len(r.Key)+len(r.Value)), r), nil
 }
 
 func decodeRecordCoder(b []byte) (Record, error) {

@@ -16,6 +16,8 @@ func sampleRecords() []Record {
 		{Topic: "t", Partition: 3, Offset: 42, Key: []byte("k"), Value: []byte{}, Timestamp: time.UnixMilli(1700000000123)},
 		{Topic: "images", Partition: -1, Offset: -1, Value: bytes.Repeat([]byte{0xff}, 5000),
 			Headers: []Header{{Key: "content-type", Value: []byte("image/jpeg")}, {Key: "empty", Value: []byte{}}, {Key: "nil"}}},
+		{Topic: "out", Key: []byte("id-7"), Value: []byte("{}"),
+			Source: Position{Topic: "in", Partition: 2, Offset: 1 << 40, From: 1<<40 - 3, Base: 5}},
 	}
 }
 
@@ -39,7 +41,7 @@ func TestDecodeRecordRejectsMalformed(t *testing.T) {
 	good := AppendRecord(nil, sampleRecords()[2])
 	for _, b := range [][]byte{
 		nil,
-		{2},                                   // unknown version
+		{3},                                   // unknown version
 		good[:len(good)-1],                    // truncated
 		append(good[:len(good):len(good)], 0), // trailing byte
 		{1, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01}, // huge topic length
