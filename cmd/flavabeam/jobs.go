@@ -234,6 +234,7 @@ func execute(ctx context.Context, name string, fs *flagSet, jf *jobFlags, stdout
 		return 2
 	}
 	initBeam()
+	quietShutdownLogs()
 	job, err := jf.job()
 	if err == nil {
 		var p *beam.Pipeline
