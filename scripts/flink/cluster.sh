@@ -340,7 +340,26 @@ stop() {
 	stop_pid "the job server" "$STATE/jobserver.pid"
 	for n in $(seq 1 "$NUM_TM"); do stop_pid "TaskManager $n" "$STATE/taskmanager-$n.pid"; done
 	stop_pid "the JobManager" "$STATE/jobmanager.pid"
+	stop_workers
 	clean_disk
+}
+
+# stop_workers ends the Go SDK worker processes the TaskManagers started
+# (PROCESS environment): Beam's boot program execs them detached, so they
+# outlive their TaskManager and would idle (~70 MB each) until the machine
+# stops. They are found by the worker directory under $STATE on their
+# command line.
+stop_workers() {
+	local pids
+	pids="$(pgrep -f -- "--semi_persist_dir=$STATE/workers/" || true)"
+	[[ -n "$pids" ]] || return 0
+	say "stopping $(echo "$pids" | wc -l) SDK worker process(es)"
+	kill $pids 2>/dev/null || true
+	for _ in 1 2 3 4 5 6 7 8 9 10; do
+		pgrep -f -- "--semi_persist_dir=$STATE/workers/" >/dev/null || return 0
+		sleep 1
+	done
+	pkill -9 -f -- "--semi_persist_dir=$STATE/workers/" 2>/dev/null || true
 }
 
 # clean_disk deletes what the jobs left on disk, once nothing runs: every
