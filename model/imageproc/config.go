@@ -12,6 +12,8 @@ import (
 	"reflect"
 	"sort"
 	"strings"
+
+	"github.com/flavabeam/flavabeam/model/internal/modelfile"
 )
 
 // ErrConfig is wrapped by every configuration error (bad JSON, bad field).
@@ -260,7 +262,7 @@ var ErrNoConfig = errors.New("imageproc: no image processor settings")
 // ErrNoConfig (callers choose the default Config).
 func LoadDir(dir string) (Config, string, error) {
 	p5 := filepath.Join(dir, ProcessorConfigFile)
-	if b, err := os.ReadFile(p5); err == nil {
+	if b, err := readInDir(dir, ProcessorConfigFile); err == nil {
 		var outer map[string]json.RawMessage
 		if json.Unmarshal(b, &outer) == nil && outer["image_processor"] != nil {
 			c, err := ParseConfig(b)
@@ -270,21 +272,56 @@ func LoadDir(dir string) (Config, string, error) {
 			return c, p5, nil
 		}
 	} else if !errors.Is(err, fs.ErrNotExist) {
-		return Config{}, p5, fmt.Errorf("imageproc: %w", err)
+		return Config{}, p5, err
 	}
 	p4 := filepath.Join(dir, PreprocessorConfigFile)
 	if _, err := os.Stat(p4); errors.Is(err, fs.ErrNotExist) {
 		return Config{}, "", fmt.Errorf("%w in %s (neither %s with an image_processor entry nor %s)", ErrNoConfig, dir, ProcessorConfigFile, PreprocessorConfigFile)
 	}
-	c, err := LoadConfig(p4)
-	return c, p4, err
+	b, err := readInDir(dir, PreprocessorConfigFile)
+	if err != nil {
+		return Config{}, p4, err
+	}
+	c, err := ParseConfig(b)
+	if err != nil {
+		return Config{}, p4, fmt.Errorf("%s: %w", p4, err)
+	}
+	return c, p4, nil
 }
 
-// LoadConfig reads and parses a preprocessor_config.json file.
+// MaxConfigBytes caps an image processor settings file (they are about
+// 1 kB; transformers 5's processor_config.json also holds the tokenizer's
+// settings, still a few kB).
+const MaxConfigBytes = 4 << 20
+
+// readInDir reads name inside a model directory: it must resolve inside dir
+// through symbolic links and be a regular file of at most MaxConfigBytes
+// (model/internal/modelfile).
+func readInDir(dir, name string) ([]byte, error) {
+	p := filepath.Join(dir, name)
+	if _, err := modelfile.Confine(dir, p); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrConfig, err)
+	}
+	return readConfigFile(p)
+}
+
+func readConfigFile(path string) ([]byte, error) {
+	b, err := modelfile.ReadFile(path, MaxConfigBytes)
+	switch {
+	case errors.Is(err, modelfile.ErrTooLarge), errors.Is(err, modelfile.ErrNotRegular):
+		return nil, fmt.Errorf("%w: %v", ErrConfig, err)
+	case err != nil:
+		return nil, fmt.Errorf("imageproc: %w", err)
+	}
+	return b, nil
+}
+
+// LoadConfig reads and parses a preprocessor_config.json file (a regular
+// file of at most MaxConfigBytes).
 func LoadConfig(path string) (Config, error) {
-	b, err := os.ReadFile(path)
+	b, err := readConfigFile(path)
 	if err != nil {
-		return Config{}, fmt.Errorf("imageproc: %w", err)
+		return Config{}, err
 	}
 	c, err := ParseConfig(b)
 	if err != nil {

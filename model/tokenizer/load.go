@@ -5,12 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
 	"sort"
+
+	"github.com/flavabeam/flavabeam/model/internal/modelfile"
 )
 
 // maxFileBytes caps tokenizer files read from disk (bert-base-uncased's
@@ -263,21 +264,25 @@ func setIfEmpty(s *string, v string) {
 	}
 }
 
-// readCapped reads a whole file, refusing more than maxFileBytes.
+// readCapped reads a whole regular file, refusing more than maxFileBytes
+// (modelfile.ReadFile).
 func readCapped(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
+	data, err := modelfile.ReadFile(path, maxFileBytes)
+	if errors.Is(err, modelfile.ErrTooLarge) || errors.Is(err, modelfile.ErrNotRegular) {
+		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxFileBytes+1))
-	if err != nil {
-		return nil, err
+	return data, err
+}
+
+// readInDir reads name inside a model directory: the file must resolve
+// inside dir through symbolic links (modelfile.Confine) and is read as
+// readCapped reads it.
+func readInDir(dir, name string) ([]byte, error) {
+	p := filepath.Join(dir, name)
+	if _, err := modelfile.Confine(dir, p); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
-	if len(data) > maxFileBytes {
-		return nil, fmt.Errorf("%w: %s is larger than %d bytes", ErrMalformed, path, maxFileBytes)
-	}
-	return data, nil
+	return readCapped(p)
 }
 
 // LoadTokenizerJSON reads a tokenizer.json file (see ParseTokenizerJSON).
@@ -386,7 +391,7 @@ func ParseTokenizerConfig(data []byte, cfg Config) (Config, error) {
 // A directory with neither file gives ErrNotFound.
 func LoadDir(dir string) (*Tokenizer, error) {
 	var tcData []byte
-	if data, err := readCapped(filepath.Join(dir, "tokenizer_config.json")); err == nil {
+	if data, err := readInDir(dir, "tokenizer_config.json"); err == nil {
 		tcData = data
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("tokenizer: %w", err)
@@ -403,7 +408,15 @@ func LoadDir(dir string) (*Tokenizer, error) {
 	}
 	path := filepath.Join(dir, "tokenizer.json")
 	if _, err := os.Stat(path); err == nil {
-		return loadTokenizerJSON(path, Config{}, apply)
+		data, err := readInDir(dir, "tokenizer.json")
+		if err != nil {
+			return nil, fmt.Errorf("tokenizer: %w", err)
+		}
+		t, err := parseTokenizerJSON(data, Config{}, apply)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		return t, nil
 	}
 	path = filepath.Join(dir, "vocab.txt")
 	if _, err := os.Stat(path); err == nil {
@@ -411,7 +424,15 @@ func LoadDir(dir string) (*Tokenizer, error) {
 		if err != nil {
 			return nil, err
 		}
-		return LoadVocabTxt(path, cfg)
+		data, err := readInDir(dir, "vocab.txt")
+		if err != nil {
+			return nil, fmt.Errorf("tokenizer: %w", err)
+		}
+		t, err := FromVocabTxt(data, cfg)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		return t, nil
 	}
 	return nil, fmt.Errorf("%w in %s", ErrNotFound, dir)
 }
