@@ -254,3 +254,39 @@ func TestDecodeRefusesTinyWebPDeclaringManyPixels(t *testing.T) {
 		t.Errorf("1.1 MP in 28 bytes by default: %v, want ErrTooLarge", err)
 	}
 }
+
+// A bilevel document scan compresses beyond DefaultMaxPixelsPerByte: the
+// default refuses it before decoding, and Config.MaxPixelsPerByte (the
+// CLI's --max-pixels-per-byte) lets it through the Processor.
+func TestMaxPixelsPerByteIsAConfigSetting(t *testing.T) {
+	m := image.NewPaletted(image.Rect(0, 0, 2000, 2000), color.Palette{color.White, color.Black})
+	for x := 0; x < 2000; x++ {
+		m.SetColorIndex(x, 1000, 1)
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, m); err != nil {
+		t.Fatal(err)
+	}
+	perByte := int64(2000*2000) / int64(buf.Len())
+	if perByte <= DefaultMaxPixelsPerByte {
+		t.Fatalf("test image has %d pixels per byte, want more than %d", perByte, DefaultMaxPixelsPerByte)
+	}
+	p, err := NewProcessor(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Decode(buf.Bytes()); !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("default settings, %d pixels per byte: %v, want ErrTooLarge", perByte, err)
+	}
+	p, err = NewProcessor(Config{MaxPixelsPerByte: perByte + 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := p.Decode(buf.Bytes())
+	if err != nil || img.W != 2000 || img.H != 2000 {
+		t.Fatalf("MaxPixelsPerByte %d: %v", perByte+1, err)
+	}
+	if _, err := NewProcessor(Config{MaxPixelsPerByte: -1}); !errors.Is(err, ErrConfig) {
+		t.Errorf("negative MaxPixelsPerByte: %v, want ErrConfig", err)
+	}
+}

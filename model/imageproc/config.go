@@ -156,6 +156,12 @@ type Config struct {
 	// MaxPixels refuses images whose declared width×height exceeds it,
 	// before decoding pixels. Default (0) DefaultMaxPixels; not an HF key.
 	MaxPixels int64 `json:"-"`
+	// MaxPixelsPerByte refuses images above 1 MP that declare more pixels
+	// per byte of encoded data than this, before decoding (a decompression
+	// bomb with an honest header; see DecodeOptions). Default (0)
+	// DefaultMaxPixelsPerByte; raise it for bilevel document scans, which
+	// can compress further. Not an HF key.
+	MaxPixelsPerByte int64 `json:"-"`
 	// IgnoreOrientation skips the EXIF orientation transpose. Default false:
 	// orientation is applied, as transformers does for an image it loads from
 	// a path or URL. Set it to match transformers given an already opened
@@ -373,6 +379,9 @@ func (c Config) Validate() error {
 				return fmt.Errorf("%w: %s contains %v", ErrConfig, m.name, x)
 			}
 		}
+	}
+	if c.MaxPixelsPerByte < 0 {
+		return fmt.Errorf("%w: MaxPixelsPerByte = %d, want >= 0 (0: %d)", ErrConfig, c.MaxPixelsPerByte, DefaultMaxPixelsPerByte)
 	}
 	if c.InputSizePatches < 0 || c.InputSizePatches > 1024 {
 		return fmt.Errorf("%w: input_size_patches = %d, want 1..1024", ErrConfig, c.InputSizePatches)
