@@ -79,6 +79,11 @@ type Options struct {
 	// imageproc.DefaultMaxPixelsPerByte (4096); raise it for bilevel
 	// document scans.
 	MaxPixelsPerByte int64 `json:"max_pixels_per_byte,omitempty"`
+	// MaxDecodeBytes refuses images whose decode would need more memory
+	// than this, estimated from the header before decoding (dead letter
+	// image_too_large): the bound on one decode's memory. Default
+	// imageproc.DefaultMaxDecodeBytes (1 GiB).
+	MaxDecodeBytes int64 `json:"max_decode_bytes,omitempty"`
 	// IgnoreOrientation stops EXIF orientation from being applied. Default
 	// false: applied, as transformers does for images it opens from files.
 	IgnoreOrientation bool `json:"ignore_orientation,omitempty"`
@@ -120,6 +125,8 @@ func (o Options) Validate() error {
 		return bad("MaxPixels", o.MaxPixels, "must not be negative")
 	case o.MaxPixelsPerByte < 0:
 		return bad("MaxPixelsPerByte", o.MaxPixelsPerByte, "must not be negative")
+	case o.MaxDecodeBytes < 0:
+		return bad("MaxDecodeBytes", o.MaxDecodeBytes, "must not be negative")
 	case strings.ContainsRune(o.Model, 0):
 		return bad("Model", strconv.Quote(o.Model), "contains NUL")
 	}
@@ -170,8 +177,8 @@ func (o Options) ModelKey() string {
 	o = o.withDefaults()
 	backend, _ := imageproc.ParseBackend(o.ImageBackend)
 	input, _ := imageproc.ParseInputKind(o.ImageInput)
-	return fmt.Sprintf("bundle|%s|codebook=%s|cache=%s|offline=%t|maxpix=%d|pixperbyte=%d|noorient=%t|backend=%s|input=%s|precision=%s",
-		o.Model, o.CodebookSource, o.HubCacheDir, o.Offline, o.MaxPixels, o.MaxPixelsPerByte, o.IgnoreOrientation, backend, input, o.precision())
+	return fmt.Sprintf("bundle|%s|codebook=%s|cache=%s|offline=%t|maxpix=%d|pixperbyte=%d|decodebytes=%d|noorient=%t|backend=%s|input=%s|precision=%s",
+		o.Model, o.CodebookSource, o.HubCacheDir, o.Offline, o.MaxPixels, o.MaxPixelsPerByte, o.MaxDecodeBytes, o.IgnoreOrientation, backend, input, o.precision())
 }
 
 // loadOptions maps o onto pretrained.Options.
@@ -182,6 +189,7 @@ func (o Options) loadOptions() pretrained.Options {
 		NeedCodebook:      o.NeedCodebook,
 		MaxPixels:         o.MaxPixels,
 		MaxPixelsPerByte:  o.MaxPixelsPerByte,
+		MaxDecodeBytes:    o.MaxDecodeBytes,
 		IgnoreOrientation: o.IgnoreOrientation,
 		ImageBackend:      imageproc.Backend(o.ImageBackend),
 		ImageInput:        imageproc.InputKind(o.ImageInput),

@@ -7,8 +7,10 @@ import (
 	"image"
 	"image/color"
 	"image/gif"
+	"image/jpeg"
 	"image/png"
 	"runtime/metrics"
+	"strings"
 	"testing"
 )
 
@@ -288,5 +290,68 @@ func TestMaxPixelsPerByteIsAConfigSetting(t *testing.T) {
 	}
 	if _, err := NewProcessor(Config{MaxPixelsPerByte: -1}); !errors.Is(err, ErrConfig) {
 		t.Errorf("negative MaxPixelsPerByte: %v, want ErrConfig", err)
+	}
+}
+
+// The decode-memory estimate is checked before decoding and bounds what a
+// decode allocates: within 10 % above the estimate at most (it is meant to
+// be an upper bound up to the decoder's small tables), and a limit below
+// the estimate refuses the image having allocated almost nothing.
+func TestMaxDecodeBytesBoundsWhatADecodeAllocates(t *testing.T) {
+	photo := image.NewRGBA(image.Rect(0, 0, 1200, 900))
+	for i := range photo.Pix {
+		photo.Pix[i] = byte(i * 7)
+	}
+	var baseline, png16 bytes.Buffer
+	if err := jpeg.Encode(&baseline, photo, &jpeg.Options{Quality: 80}); err != nil {
+		t.Fatal(err)
+	}
+	deep := image.NewRGBA64(image.Rect(0, 0, 1000, 700))
+	for i := range deep.Pix {
+		deep.Pix[i] = byte(i * 13)
+	}
+	if err := png.Encode(&png16, deep); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		data []byte
+	}{
+		{"baseline 4:2:0 JPEG", baseline.Bytes()},
+		{"progressive gray JPEG", progressiveJPEG(2048, 1536, 4)},
+		{"16-bit RGBA PNG", png16.Bytes()},
+	} {
+		f, _ := Sniff(c.data)
+		cfg, _, err := image.DecodeConfig(bytes.NewReader(c.data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		est := decodeBytes(f, c.data, cfg, false)
+		img, err, allocs := decodeAllocs(c.data, DecodeOptions{MaxPixelsPerByte: 1 << 30})
+		if err != nil || img.W != cfg.Width {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		t.Logf("%s: allocated %d, estimated %d", c.name, allocs, est)
+		if float64(allocs) > 1.1*float64(est) || float64(allocs) < 0.5*float64(est) {
+			t.Errorf("%s: allocated %d bytes, estimated %d: the estimate is not a tight upper bound", c.name, allocs, est)
+		}
+		_, err, allocs = decodeAllocs(c.data, DecodeOptions{MaxPixelsPerByte: 1 << 30, MaxDecodeBytes: est - 1})
+		if !errors.Is(err, ErrTooLarge) || !strings.Contains(err.Error(), "MiB") {
+			t.Errorf("%s with MaxDecodeBytes just below the estimate: %v, want ErrTooLarge", c.name, err)
+		}
+		if allocs > 1<<20 {
+			t.Errorf("%s: refusing it allocated %d bytes", c.name, allocs)
+		}
+	}
+	// Through a Processor's Config.
+	p, err := NewProcessor(Config{MaxDecodeBytes: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Decode(baseline.Bytes()); !errors.Is(err, ErrTooLarge) {
+		t.Errorf("Config.MaxDecodeBytes 1 MiB: %v, want ErrTooLarge", err)
+	}
+	if _, err := NewProcessor(Config{MaxDecodeBytes: -1}); !errors.Is(err, ErrConfig) {
+		t.Errorf("negative MaxDecodeBytes: %v, want ErrConfig", err)
 	}
 }

@@ -162,6 +162,10 @@ type Config struct {
 	// DefaultMaxPixelsPerByte; raise it for bilevel document scans, which
 	// can compress further. Not an HF key.
 	MaxPixelsPerByte int64 `json:"-"`
+	// MaxDecodeBytes refuses images whose decode would need more memory
+	// than this, estimated from the header before decoding. Default (0)
+	// DefaultMaxDecodeBytes (1 GiB). Not an HF key.
+	MaxDecodeBytes int64 `json:"-"`
 	// IgnoreOrientation skips the EXIF orientation transpose. Default false:
 	// orientation is applied, as transformers does for an image it loads from
 	// a path or URL. Set it to match transformers given an already opened
@@ -379,6 +383,9 @@ func (c Config) Validate() error {
 				return fmt.Errorf("%w: %s contains %v", ErrConfig, m.name, x)
 			}
 		}
+	}
+	if c.MaxDecodeBytes < 0 {
+		return fmt.Errorf("%w: MaxDecodeBytes = %d, want >= 0 (0: %d)", ErrConfig, c.MaxDecodeBytes, DefaultMaxDecodeBytes)
 	}
 	if c.MaxPixelsPerByte < 0 {
 		return fmt.Errorf("%w: MaxPixelsPerByte = %d, want >= 0 (0: %d)", ErrConfig, c.MaxPixelsPerByte, DefaultMaxPixelsPerByte)
