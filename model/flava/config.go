@@ -609,16 +609,7 @@ func ParseCodebookConfig(data []byte) (CodebookConfig, error) {
 // MaxConfigBytes. When the file was found inside a model directory (dir is
 // not ""), it must also resolve inside that directory (modelfile.Confine).
 func readConfigFile(dir, path string) ([]byte, error) {
-	if dir != "" {
-		if _, err := modelfile.Confine(dir, path); err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrConfig, err)
-		}
-	}
-	data, err := modelfile.ReadFile(path, MaxConfigBytes)
-	if errors.Is(err, modelfile.ErrTooLarge) || errors.Is(err, modelfile.ErrNotRegular) {
-		return nil, fmt.Errorf("%w: %v", ErrConfig, err)
-	}
-	return data, err
+	return modelfile.Read(dir, path, MaxConfigBytes, ErrConfig)
 }
 
 // LoadConfig reads a FlavaConfig from a config.json file, or from the

@@ -308,28 +308,22 @@ const MaxConfigBytes = 4 << 20
 // through symbolic links and be a regular file of at most MaxConfigBytes
 // (model/internal/modelfile).
 func readInDir(dir, name string) ([]byte, error) {
-	p := filepath.Join(dir, name)
-	if _, err := modelfile.Confine(dir, p); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrConfig, err)
-	}
-	return readConfigFile(p)
+	return readConfigFile(dir, filepath.Join(dir, name))
 }
 
-func readConfigFile(path string) ([]byte, error) {
-	b, err := modelfile.ReadFile(path, MaxConfigBytes)
-	switch {
-	case errors.Is(err, modelfile.ErrTooLarge), errors.Is(err, modelfile.ErrNotRegular):
-		return nil, fmt.Errorf("%w: %v", ErrConfig, err)
-	case err != nil:
+// readConfigFile: modelfile.Read with MaxConfigBytes and ErrConfig.
+func readConfigFile(dir, path string) ([]byte, error) {
+	b, err := modelfile.Read(dir, path, MaxConfigBytes, ErrConfig)
+	if err != nil && !errors.Is(err, ErrConfig) {
 		return nil, fmt.Errorf("imageproc: %w", err)
 	}
-	return b, nil
+	return b, err
 }
 
 // LoadConfig reads and parses a preprocessor_config.json file (a regular
 // file of at most MaxConfigBytes).
 func LoadConfig(path string) (Config, error) {
-	b, err := readConfigFile(path)
+	b, err := readConfigFile("", path)
 	if err != nil {
 		return Config{}, err
 	}

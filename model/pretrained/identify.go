@@ -224,12 +224,5 @@ func fileExists(p string) bool {
 // readSmall reads a regular file of at most limit bytes that resolves
 // inside dir (model/internal/modelfile).
 func readSmall(dir, path string, limit int64) ([]byte, error) {
-	if _, err := modelfile.Confine(dir, path); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrNotFlava, err)
-	}
-	b, err := modelfile.ReadFile(path, limit)
-	if errors.Is(err, modelfile.ErrTooLarge) || errors.Is(err, modelfile.ErrNotRegular) {
-		return nil, fmt.Errorf("%w: %v", ErrNotFlava, err)
-	}
-	return b, err
+	return modelfile.Read(dir, path, limit, ErrNotFlava)
 }

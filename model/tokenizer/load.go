@@ -267,22 +267,14 @@ func setIfEmpty(s *string, v string) {
 // readCapped reads a whole regular file, refusing more than maxFileBytes
 // (modelfile.ReadFile).
 func readCapped(path string) ([]byte, error) {
-	data, err := modelfile.ReadFile(path, maxFileBytes)
-	if errors.Is(err, modelfile.ErrTooLarge) || errors.Is(err, modelfile.ErrNotRegular) {
-		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
-	}
-	return data, err
+	return modelfile.Read("", path, maxFileBytes, ErrMalformed)
 }
 
 // readInDir reads name inside a model directory: the file must resolve
 // inside dir through symbolic links (modelfile.Confine) and is read as
 // readCapped reads it.
 func readInDir(dir, name string) ([]byte, error) {
-	p := filepath.Join(dir, name)
-	if _, err := modelfile.Confine(dir, p); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
-	}
-	return readCapped(p)
+	return modelfile.Read(dir, filepath.Join(dir, name), maxFileBytes, ErrMalformed)
 }
 
 // LoadTokenizerJSON reads a tokenizer.json file (see ParseTokenizerJSON).
@@ -292,10 +284,16 @@ func LoadTokenizerJSON(path string, cfg Config) (*Tokenizer, error) {
 
 func loadTokenizerJSON(path string, cfg Config, after func(Config) (Config, error)) (*Tokenizer, error) {
 	data, err := readCapped(path)
+	return parseFile(path, data, err, func(b []byte) (*Tokenizer, error) { return parseTokenizerJSON(b, cfg, after) })
+}
+
+// parseFile parses the bytes read from path (or reports the read error),
+// naming the file in either error.
+func parseFile(path string, data []byte, err error, parse func([]byte) (*Tokenizer, error)) (*Tokenizer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("tokenizer: %w", err)
 	}
-	t, err := parseTokenizerJSON(data, cfg, after)
+	t, err := parse(data)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -305,14 +303,7 @@ func loadTokenizerJSON(path string, cfg Config, after func(Config) (Config, erro
 // LoadVocabTxt reads a vocab.txt file (see ReadVocab and New).
 func LoadVocabTxt(path string, cfg Config) (*Tokenizer, error) {
 	data, err := readCapped(path)
-	if err != nil {
-		return nil, fmt.Errorf("tokenizer: %w", err)
-	}
-	t, err := FromVocabTxt(data, cfg)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return t, nil
+	return parseFile(path, data, err, func(b []byte) (*Tokenizer, error) { return FromVocabTxt(b, cfg) })
 }
 
 // tokenizerConfig is the part of HF tokenizer_config.json read by LoadDir.
@@ -409,14 +400,7 @@ func LoadDir(dir string) (*Tokenizer, error) {
 	path := filepath.Join(dir, "tokenizer.json")
 	if _, err := os.Stat(path); err == nil {
 		data, err := readInDir(dir, "tokenizer.json")
-		if err != nil {
-			return nil, fmt.Errorf("tokenizer: %w", err)
-		}
-		t, err := parseTokenizerJSON(data, Config{}, apply)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
-		}
-		return t, nil
+		return parseFile(path, data, err, func(b []byte) (*Tokenizer, error) { return parseTokenizerJSON(b, Config{}, apply) })
 	}
 	path = filepath.Join(dir, "vocab.txt")
 	if _, err := os.Stat(path); err == nil {
@@ -425,14 +409,7 @@ func LoadDir(dir string) (*Tokenizer, error) {
 			return nil, err
 		}
 		data, err := readInDir(dir, "vocab.txt")
-		if err != nil {
-			return nil, fmt.Errorf("tokenizer: %w", err)
-		}
-		t, err := FromVocabTxt(data, cfg)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
-		}
-		return t, nil
+		return parseFile(path, data, err, func(b []byte) (*Tokenizer, error) { return FromVocabTxt(b, cfg) })
 	}
 	return nil, fmt.Errorf("%w in %s", ErrNotFound, dir)
 }

@@ -13,7 +13,7 @@
 // resolve, through every link, to a file inside that directory (a Hugging
 // Face cache snapshot, <repo>/snapshots/<rev>/, links its files into
 // <repo>/blobs/, so there the whole <repo> folder is allowed). ReadFile
-// checks the second and caps the size it reads. The loaders in model/
+// checks the second and caps the size it reads; Read does both. The loaders in model/
 // (checkpoint, flava, tokenizer, imageproc, pretrained) use both for every
 // file they find in a directory; a file the caller names explicitly is
 // still confined to being a regular file of bounded size.
@@ -124,15 +124,30 @@ func ReadFile(path string, max int64) ([]byte, error) {
 	return data, nil
 }
 
-// ReadInDir reads the file name inside directory dir: Confine, then
-// ReadFile. It returns the path it read (dir joined with name) for error
-// messages.
-func ReadInDir(dir, name string, max int64) ([]byte, error) {
-	p := filepath.Join(dir, name)
-	if _, err := Confine(dir, p); err != nil {
-		return nil, err
+// Read reads path, a file the caller found inside model directory dir
+// (Confine; dir "" when the caller was given path itself and only the
+// regular-file and size checks apply), of at most max bytes. An error of
+// this package (ErrOutside, ErrNotRegular, ErrTooLarge) is also wrapped in
+// the caller's sentinel, so callers' errors.Is checks keep working; other
+// errors (a missing file) are returned as they are.
+func Read(dir, path string, max int64, sentinel error) ([]byte, error) {
+	if dir != "" {
+		if _, err := Confine(dir, path); err != nil {
+			return nil, wrap(sentinel, err)
+		}
 	}
-	return ReadFile(p, max)
+	data, err := ReadFile(path, max)
+	if errors.Is(err, ErrTooLarge) || errors.Is(err, ErrNotRegular) {
+		return nil, wrap(sentinel, err)
+	}
+	return data, err
+}
+
+func wrap(sentinel, err error) error {
+	if sentinel == nil || errors.Is(err, sentinel) {
+		return err
+	}
+	return fmt.Errorf("%w: %w", sentinel, err)
 }
 
 func kind(m fs.FileMode) string {

@@ -56,7 +56,7 @@ func TestConfineAllowsTheHubCacheLayout(t *testing.T) {
 	if err := os.Symlink("../../blobs/abc", filepath.Join(snap, "config.json")); err != nil {
 		t.Skipf("symlinks unavailable: %v", err)
 	}
-	if b, err := ReadInDir(snap, "config.json", 10); err != nil || string(b) != "{}" {
+	if b, err := Read(snap, filepath.Join(snap, "config.json"), 10, nil); err != nil || string(b) != "{}" {
 		t.Errorf("snapshot file linked into blobs/: %q, %v", b, err)
 	}
 	// Outside the repo folder is outside, even from a snapshot.
@@ -65,7 +65,7 @@ func TestConfineAllowsTheHubCacheLayout(t *testing.T) {
 	if err := os.Symlink(other, filepath.Join(snap, "vocab.txt")); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ReadInDir(snap, "vocab.txt", 10); !errors.Is(err, ErrOutside) {
+	if _, err := Read(snap, filepath.Join(snap, "vocab.txt"), 10, nil); !errors.Is(err, ErrOutside) {
 		t.Errorf("snapshot file linked out of its repo: %v, want ErrOutside", err)
 	}
 	// A plain directory gets no such allowance.
@@ -74,7 +74,21 @@ func TestConfineAllowsTheHubCacheLayout(t *testing.T) {
 	if err := os.Symlink(blob, filepath.Join(plain, "config.json")); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ReadInDir(plain, "config.json", 10); !errors.Is(err, ErrOutside) {
+	if _, err := Read(plain, filepath.Join(plain, "config.json"), 10, nil); !errors.Is(err, ErrOutside) {
 		t.Errorf("plain folder linked out: %v, want ErrOutside", err)
+	}
+}
+
+func TestReadWrapsTheCallersSentinel(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "config.json")
+	os.WriteFile(p, []byte("12345"), 0o644)
+	sentinel := errors.New("pkg: bad config")
+	_, err := Read(dir, p, 4, sentinel)
+	if !errors.Is(err, sentinel) || !errors.Is(err, ErrTooLarge) {
+		t.Errorf("over the cap: %v, want both the sentinel and ErrTooLarge", err)
+	}
+	if _, err := Read(dir, filepath.Join(dir, "absent"), 4, sentinel); errors.Is(err, sentinel) || !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("missing file: %v, want ErrNotExist alone", err)
 	}
 }
