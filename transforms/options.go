@@ -73,6 +73,17 @@ type Options struct {
 	// before decoding (dead letter image_too_large). Default
 	// imageproc.DefaultMaxPixels (PIL's limit).
 	MaxPixels int64 `json:"max_pixels,omitempty"`
+	// MaxPixelsPerByte refuses images above 1 MP that declare more pixels
+	// per byte of encoded data (a decompression bomb with an honest
+	// header; dead letter image_too_large). Default
+	// imageproc.DefaultMaxPixelsPerByte (4096); raise it for bilevel
+	// document scans.
+	MaxPixelsPerByte int64 `json:"max_pixels_per_byte,omitempty"`
+	// MaxDecodeBytes refuses images whose decode would need more memory
+	// than this, estimated from the header before decoding (dead letter
+	// image_too_large): the bound on one decode's memory. Default
+	// imageproc.DefaultMaxDecodeBytes (1 GiB).
+	MaxDecodeBytes int64 `json:"max_decode_bytes,omitempty"`
 	// IgnoreOrientation stops EXIF orientation from being applied. Default
 	// false: applied, as transformers does for images it opens from files.
 	IgnoreOrientation bool `json:"ignore_orientation,omitempty"`
@@ -112,6 +123,10 @@ func (o Options) Validate() error {
 		return bad("MaxLength", o.MaxLength, "must be 0 (default) or at least 3")
 	case o.MaxPixels < 0:
 		return bad("MaxPixels", o.MaxPixels, "must not be negative")
+	case o.MaxPixelsPerByte < 0:
+		return bad("MaxPixelsPerByte", o.MaxPixelsPerByte, "must not be negative")
+	case o.MaxDecodeBytes < 0:
+		return bad("MaxDecodeBytes", o.MaxDecodeBytes, "must not be negative")
 	case strings.ContainsRune(o.Model, 0):
 		return bad("Model", strconv.Quote(o.Model), "contains NUL")
 	}
@@ -162,8 +177,8 @@ func (o Options) ModelKey() string {
 	o = o.withDefaults()
 	backend, _ := imageproc.ParseBackend(o.ImageBackend)
 	input, _ := imageproc.ParseInputKind(o.ImageInput)
-	return fmt.Sprintf("bundle|%s|codebook=%s|cache=%s|offline=%t|maxpix=%d|noorient=%t|backend=%s|input=%s|precision=%s",
-		o.Model, o.CodebookSource, o.HubCacheDir, o.Offline, o.MaxPixels, o.IgnoreOrientation, backend, input, o.precision())
+	return fmt.Sprintf("bundle|%s|codebook=%s|cache=%s|offline=%t|maxpix=%d|pixperbyte=%d|decodebytes=%d|noorient=%t|backend=%s|input=%s|precision=%s",
+		o.Model, o.CodebookSource, o.HubCacheDir, o.Offline, o.MaxPixels, o.MaxPixelsPerByte, o.MaxDecodeBytes, o.IgnoreOrientation, backend, input, o.precision())
 }
 
 // loadOptions maps o onto pretrained.Options.
@@ -173,6 +188,8 @@ func (o Options) loadOptions() pretrained.Options {
 		CodebookSource:    o.CodebookSource,
 		NeedCodebook:      o.NeedCodebook,
 		MaxPixels:         o.MaxPixels,
+		MaxPixelsPerByte:  o.MaxPixelsPerByte,
+		MaxDecodeBytes:    o.MaxDecodeBytes,
 		IgnoreOrientation: o.IgnoreOrientation,
 		ImageBackend:      imageproc.Backend(o.ImageBackend),
 		ImageInput:        imageproc.InputKind(o.ImageInput),

@@ -34,7 +34,7 @@ func TestOptionsValidateNamesTheField(t *testing.T) {
 	}
 	for field, o := range map[string]Options{
 		"BatchSize": {BatchSize: -1}, "QueueSize": {QueueSize: -2}, "Threads": {Threads: -1},
-		"MaxLength": {MaxLength: 2}, "MaxPixels": {MaxPixels: -5}, "Precision": {Precision: "fp16"},
+		"MaxLength": {MaxLength: 2}, "MaxPixels": {MaxPixels: -5}, "MaxPixelsPerByte": {MaxPixelsPerByte: -1}, "MaxDecodeBytes": {MaxDecodeBytes: -1}, "Precision": {Precision: "fp16"},
 	} {
 		err := o.Validate()
 		if !errors.Is(err, ErrOptions) || !contains(err.Error(), "Options."+field) {

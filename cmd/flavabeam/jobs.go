@@ -37,6 +37,8 @@ type jobFlags struct {
 	batchSize, threads        int
 	maxLength                 int
 	maxPixels                 int64
+	maxPixelsPerByte          int64
+	maxDecodeMiB              int64
 	maxWait                   time.Duration
 
 	progress time.Duration
@@ -75,6 +77,8 @@ func (j *jobFlags) register(fs *flagSet) {
 	fs.StringVar(&j.precision, "precision", "f32", "Linear products in f32 or bf16 (bfloat16 inputs, float32 accumulation; needs AVX512_BF16 on the workers)")
 	fs.IntVar(&j.maxLength, "max-length", 0, "token length texts are truncated/padded to (default 77)")
 	fs.Int64Var(&j.maxPixels, "max-pixels", 0, "refuse images with more pixels than this (default PIL's limit, 89478485)")
+	fs.Int64Var(&j.maxPixelsPerByte, "max-pixels-per-byte", 0, "refuse images above 1 MP declaring more pixels per encoded byte than this, before decoding: decompression bombs (default 4096; raise it for bilevel document scans)")
+	fs.Int64Var(&j.maxDecodeMiB, "max-decode-mib", 0, "refuse images whose decode would need more memory than this many MiB, estimated from the header (default 1024: the bound on one decode's memory)")
 	fs.BoolVar(&j.noOrientation, "ignore-orientation", false, "do not apply EXIF orientation")
 	fs.StringVar(&j.imageBackend, "image-backend", "torchvision", "Hugging Face image preprocessing reproduced bit for bit: torchvision (transformers 5 FlavaImageProcessor with torchvision installed), pil (FlavaImageProcessorPil, Pillow 13) or pil-legacy (Pillow <= 12.3, transformers 4.x)")
 	fs.StringVar(&j.imageInput, "image-input", "path", "what the matched Hugging Face call is given: path (EXIF applied, alpha dropped), pil-rgb (opened PIL image, do_convert_rgb=True: no EXIF, alpha on white) or pil (opened PIL image as is: non-RGB refused)")
@@ -142,7 +146,7 @@ func (j *jobFlags) options() transforms.Options {
 	return transforms.Options{
 		Model: j.model, CodebookSource: j.codebook, HubCacheDir: j.hubCache, Offline: j.offline,
 		BatchSize: j.batchSize, MaxWait: j.maxWait, Threads: j.threads, MaxLength: j.maxLength,
-		MaxPixels: j.maxPixels, IgnoreOrientation: j.noOrientation, Precision: j.precision,
+		MaxPixels: j.maxPixels, MaxPixelsPerByte: j.maxPixelsPerByte, MaxDecodeBytes: j.maxDecodeMiB << 20, IgnoreOrientation: j.noOrientation, Precision: j.precision,
 		ImageBackend: j.imageBackend, ImageInput: j.imageInput,
 	}
 }

@@ -212,7 +212,7 @@ func TestInspectIdentifiesFolders(t *testing.T) {
 	flavaModel := configFolder(t, "config.json", func(c map[string]any) { c["architectures"] = []string{"FlavaModel"} })
 	processorOnly := t.TempDir()
 	os.WriteFile(filepath.Join(processorOnly, "preprocessor_config.json"), []byte(`{"size": {"height": 96, "width": 96}, "image_mean": [0.5, 0.5, 0.5]}`), 0o644)
-	os.Symlink(filepath.Join(fixtures.Root(t), "tokenizer", "vocab.txt"), filepath.Join(processorOnly, "vocab.txt"))
+	fixtures.Place(t, filepath.Join(fixtures.Root(t), "tokenizer", "vocab.txt"), filepath.Join(processorOnly, "vocab.txt"))
 	cfg, err := flava.LoadConfig(filepath.Join(tiny, "config.json"))
 	if err != nil {
 		t.Fatal(err)

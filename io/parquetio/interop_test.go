@@ -2,12 +2,17 @@ package parquetio
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/parquet-go/parquet-go"
 
 	"github.com/flavabeam/flavabeam/schemas"
 )
@@ -222,5 +227,95 @@ for row in duckdb.sql("SELECT id, contrastive_similarity, contrastive_logit, itm
 	want := "('pair', 0.25, 25.0, 0.5, None)\n('zero-shot', None, None, None, 1)\n"
 	if string(out) != want {
 		t.Errorf("duckdb reads\n%s\nwant\n%s", out, want)
+	}
+}
+
+// bigBlobFiles writes a dead letter and an input record each carrying a
+// 6 MB blob, the size of a phone photo.
+func bigBlobFiles(t *testing.T, dir string) (blob []byte, paths []string) {
+	t.Helper()
+	blob = make([]byte, 6<<20)
+	for i := range blob {
+		blob[i] = byte(i*7 + i>>11)
+	}
+	ts := time.Date(2025, 6, 7, 8, 9, 10, 0, time.UTC)
+	for name, fn := range map[string]func(*bytes.Buffer) error{
+		"dead.parquet": func(b *bytes.Buffer) error {
+			return writeRows[schemas.DeadLetter](b, seqOf(
+				schemas.DeadLetter{ID: "a", Stage: "s", Reason: schemas.ReasonDecode, Message: "m", Payload: blob, Time: ts},
+				schemas.DeadLetter{ID: "b", Stage: "s", Reason: schemas.ReasonDecode, Message: "m", Payload: blob[:10], Time: ts}), WriteOptions{})
+		},
+		"imagetext.parquet": func(b *bytes.Buffer) error {
+			return writeRows[schemas.ImageText](b, seqOf(schemas.ImageText{ID: "i", Image: blob, Text: "t"}), WriteOptions{})
+		},
+	} {
+		var buf bytes.Buffer
+		if err := fn(&buf); err != nil {
+			t.Fatal(err)
+		}
+		// Before the fix a 6 MB payload made a 32 MB file: four copies in
+		// its page header's statistics, two more in the footer.
+		if buf.Len() > len(blob)+len(blob)/4 {
+			t.Errorf("%s with a %d-byte blob is %d bytes: values are copied into statistics", name, len(blob), buf.Len())
+		}
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, buf.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		paths = append(paths, p)
+	}
+	return blob, paths
+}
+
+// TestBigBlobsStayOutOfStatistics: a large image or dead-letter payload is
+// written once, not copied into page headers and the footer.
+func TestBigBlobsStayOutOfStatistics(t *testing.T) {
+	blob, paths := bigBlobFiles(t, t.TempDir())
+	for _, p := range paths {
+		f, err := os.Open(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, _ := f.Stat()
+		pf, err := parquet.OpenFile(f, st.Size())
+		if err != nil {
+			t.Fatalf("%s: %v", p, err)
+		}
+		if n := pf.Metadata().NumRows; n < 1 {
+			t.Errorf("%s: %d rows", p, n)
+		}
+		f.Close()
+	}
+	dead, err := parquet.ReadFile[schemas.DeadLetter](paths[slices.IndexFunc(paths, func(p string) bool { return strings.HasSuffix(p, "dead.parquet") })])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(dead) != 2 || !bytes.Equal(dead[0].Payload, blob) {
+		t.Errorf("dead letters read back: %d, payload intact %v", len(dead), len(dead) > 0 && bytes.Equal(dead[0].Payload, blob))
+	}
+}
+
+// TestPyarrowReadsBigBlobs: pyarrow refuses page headers over 16 MB, so a
+// file whose page statistics held a 6 MB blob four times was unreadable.
+func TestPyarrowReadsBigBlobs(t *testing.T) {
+	havePyarrow(t)
+	blob, paths := bigBlobFiles(t, t.TempDir())
+	script := `
+import sys, hashlib
+import pyarrow.parquet as pq
+for p in sys.argv[1:]:
+    t = pq.read_table(p).to_pylist()
+    col = "payload" if p.endswith("dead.parquet") else "image"
+    print(p.rsplit("/", 1)[-1], len(t), hashlib.sha256(t[0][col]).hexdigest())
+`
+	out, err := exec.Command("python3", append([]string{"-c", script}, paths...)...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("pyarrow: %v\n%s", err, out)
+	}
+	sum := fmt.Sprintf("%x", sha256.Sum256(blob))
+	for _, want := range []string{"dead.parquet 2 " + sum, "imagetext.parquet 1 " + sum} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("pyarrow printed\n%s\nwant a line %q", out, want)
+		}
 	}
 }

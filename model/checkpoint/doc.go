@@ -45,8 +45,12 @@
 // any link is followed. Bind checks both sides of a declared tie when a
 // checkpoint stores both (torch.save does): they must have the same shape
 // and the same values (or be the same bytes), since the model can use only
-// one of them. Loading config.json and tokenizer files is the callers'
-// business (model/flava, model/tokenizer).
+// one of them. Every file of the checkpoint must also be a regular file (a
+// FIFO would block the open, a device such as /dev/zero never ends). The
+// same rules hold for the other files a model directory holds —
+// config.json, tokenizer files, image settings — which model/flava,
+// model/tokenizer, model/imageproc and model/pretrained read through the
+// shared model/internal/modelfile with a size cap each.
 //
 // It imports model/tensor and the standard library; it knows nothing of FLAVA.
 package checkpoint

@@ -4,13 +4,14 @@ package checkpoint
 
 import (
 	"fmt"
-	"os"
 	"syscall"
+
+	"github.com/flavabeam/flavabeam/model/internal/modelfile"
 )
 
 // mapFile maps a file read-only; an empty file is returned as an empty slice.
 func mapFile(path string) ([]byte, func() error, error) {
-	f, err := os.Open(path)
+	f, err := modelfile.Open(path)
 	if err != nil {
 		return nil, nil, err
 	}

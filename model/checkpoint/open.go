@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/flavabeam/flavabeam/model/internal/modelfile"
 )
 
 // Checkpoint file names looked for in a model directory, in order of
@@ -27,37 +29,13 @@ const MaxIndexSize = 64 << 20
 
 // ErrOutside: a checkpoint file found inside a model directory (the chosen
 // checkpoint of a directory, or a shard named by an index) resolves, through
-// symbolic links, to a file outside that directory.
-var ErrOutside = errors.New("checkpoint: file resolves outside its model directory")
+// symbolic links, to a file outside that directory. It is the error of
+// model/internal/modelfile, shared by every loader in model/.
+var ErrOutside = modelfile.ErrOutside
 
 // confine returns the real path of p, a file named from inside directory
-// root, after checking that it resolves inside root. A Hugging Face cache
-// snapshot (<repo>/snapshots/<revision>/) links its files to
-// <repo>/blobs/<hash>, so there the whole repo folder is allowed. A p that
-// does not exist is returned as is, for the caller to report.
-func confine(root, p string) (string, error) {
-	real, err := filepath.EvalSymlinks(p)
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return p, nil
-		}
-		return "", err
-	}
-	realRoot, err := filepath.EvalSymlinks(root)
-	if err != nil {
-		return "", err
-	}
-	allowed := []string{realRoot}
-	if parent := filepath.Dir(realRoot); filepath.Base(parent) == "snapshots" {
-		allowed = append(allowed, filepath.Dir(parent))
-	}
-	for _, a := range allowed {
-		if rel, err := filepath.Rel(a, real); err == nil && filepath.IsLocal(rel) {
-			return real, nil
-		}
-	}
-	return "", fmt.Errorf("%w: %s resolves to %s, outside %s", ErrOutside, p, real, realRoot)
-}
+// root, after checking that it resolves inside root (modelfile.Confine).
+func confine(root, p string) (string, error) { return modelfile.Confine(root, p) }
 
 // Open reads a checkpoint from path, which may be
 //   - a directory holding model.safetensors, model.safetensors.index.json,
@@ -107,7 +85,7 @@ func Open(path string) (*StateDict, error) {
 // sniff tells the checkpoint formats apart by their first bytes: a zip local
 // header, a bare pickle, or a safetensors header length followed by '{'.
 func sniff(path string) (string, error) {
-	f, err := os.Open(path)
+	f, err := modelfile.Open(path)
 	if err != nil {
 		return "", err
 	}
@@ -146,7 +124,7 @@ func sniff(path string) (string, error) {
 // beyond its mapped names (tied aliases in .bin shards) are kept unless
 // another shard maps them.
 func OpenSharded(indexPath string) (*StateDict, error) {
-	f, err := os.Open(indexPath)
+	f, err := modelfile.Open(indexPath)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("%w: %v", ErrNotFound, err)

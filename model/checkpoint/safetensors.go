@@ -6,9 +6,9 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"sort"
 
+	"github.com/flavabeam/flavabeam/model/internal/modelfile"
 	"github.com/flavabeam/flavabeam/model/tensor"
 )
 
@@ -176,9 +176,15 @@ func WriteSafetensors(w io.Writer, tensors []SafetensorsTensor, metadata map[str
 	return nil
 }
 
-// readWhole reads a file into memory (used where mmap is unavailable).
+// maxWholeFile caps a checkpoint file read into memory where it cannot be
+// mapped: larger than any FLAVA checkpoint (flava-full is 1.4 GB in
+// float32) with room for bigger relatives.
+const maxWholeFile = 64 << 30
+
+// readWhole reads a regular file into memory (used where mmap is
+// unavailable).
 func readWhole(path string) ([]byte, func() error, error) {
-	b, err := os.ReadFile(path)
+	b, err := modelfile.ReadFile(path, maxWholeFile)
 	if err != nil {
 		return nil, nil, err
 	}

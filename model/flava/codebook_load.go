@@ -1,9 +1,8 @@
 package flava
 
 import (
+	"errors"
 	"fmt"
-	"io"
-	"os"
 	"path/filepath"
 
 	"github.com/flavabeam/flavabeam/model/checkpoint"
@@ -52,14 +51,20 @@ func CodebookPrefix(sd *checkpoint.StateDict) (prefix string, ok bool) {
 // image_codebook_config of its config, "image_codebook.blocks.*" names).
 // Close the codebook to release the checkpoint.
 func LoadImageCodebook(dir string) (*ImageCodebook, error) {
-	return LoadImageCodebookFiles(dir, filepath.Join(dir, "config.json"))
+	return loadImageCodebook(dir, dir, filepath.Join(dir, "config.json"))
 }
 
 // LoadImageCodebookFiles is LoadImageCodebook with the checkpoint (a file or
 // a directory, see checkpoint.Open) and the config file named separately. The
 // config may be a FlavaImageCodebookConfig or a full FlavaConfig.
 func LoadImageCodebookFiles(weights, config string) (*ImageCodebook, error) {
-	cfg, err := readCodebookConfig(config)
+	return loadImageCodebook("", weights, config)
+}
+
+// loadImageCodebook: dir is the model directory config was found in (""
+// when the caller named it), to which it is confined.
+func loadImageCodebook(dir, weights, config string) (*ImageCodebook, error) {
+	cfg, err := readCodebookConfig(dir, config)
 	if err != nil {
 		return nil, err
 	}
@@ -94,19 +99,14 @@ func (cb *ImageCodebook) Close() error {
 }
 
 // readCodebookConfig reads a codebook config (standalone or inside a
-// FlavaConfig) with the package's size cap.
-func readCodebookConfig(path string) (CodebookConfig, error) {
-	f, err := os.Open(path)
+// FlavaConfig) with the package's size cap; dir as for readConfigFile.
+func readCodebookConfig(dir, path string) (CodebookConfig, error) {
+	data, err := readConfigFile(dir, path)
 	if err != nil {
-		return CodebookConfig{}, fmt.Errorf("%w: %v", ErrConfig, err)
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, MaxConfigBytes+1))
-	if err != nil {
-		return CodebookConfig{}, fmt.Errorf("%w: %s: %v", ErrConfig, path, err)
-	}
-	if len(data) > MaxConfigBytes {
-		return CodebookConfig{}, fmt.Errorf("%w: %s is larger than %d bytes", ErrConfig, path, MaxConfigBytes)
+		if !errors.Is(err, ErrConfig) {
+			err = fmt.Errorf("%w: %v", ErrConfig, err)
+		}
+		return CodebookConfig{}, err
 	}
 	cfg, err := ParseCodebookConfig(data)
 	if err != nil {

@@ -51,7 +51,7 @@ func loadPretrainingCodebook(t *testing.T, dir, weights string) *ImageCodebook {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { sd.Close() })
-	cfg, err := readCodebookConfig(filepath.Join(dir, "config.json"))
+	cfg, err := readCodebookConfig(dir, filepath.Join(dir, "config.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -215,7 +215,7 @@ func TestCodebookBindReportsEveryProblem(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer sd.Close()
-	arch, err := readCodebookConfig(filepath.Join(dir, "codebook_config.json"))
+	arch, err := readCodebookConfig(dir, filepath.Join(dir, "codebook_config.json"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,9 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 
 	"github.com/flavabeam/flavabeam/kernels"
+	"github.com/flavabeam/flavabeam/model/internal/modelfile"
 )
 
 // ErrConfig is wrapped by every configuration error: unreadable JSON, a wrong
@@ -605,25 +605,11 @@ func ParseCodebookConfig(data []byte) (CodebookConfig, error) {
 	return c, c.Validate()
 }
 
-// readConfigFile reads a config file with a size cap.
-func readConfigFile(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if st.Size() > MaxConfigBytes {
-		return nil, fmt.Errorf("%w: %s is %d bytes, more than %d", ErrConfig, path, st.Size(), MaxConfigBytes)
-	}
-	data := make([]byte, st.Size())
-	if _, err := f.ReadAt(data, 0); err != nil && st.Size() > 0 {
-		return nil, err
-	}
-	return data, nil
+// readConfigFile reads a config file: a regular file of at most
+// MaxConfigBytes. When the file was found inside a model directory (dir is
+// not ""), it must also resolve inside that directory (modelfile.Confine).
+func readConfigFile(dir, path string) ([]byte, error) {
+	return modelfile.Read(dir, path, MaxConfigBytes, ErrConfig)
 }
 
 // LoadConfig reads a FlavaConfig from a config.json file, or from the

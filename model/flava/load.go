@@ -39,15 +39,16 @@ func (l *LoadInfo) Close() error {
 
 // configPath finds config.json for a model path: the path itself when it is
 // a .json file, path/config.json for a directory, else the config.json beside
-// a weights file.
-func configPath(path string) string {
+// a weights file. dir is the model directory the config was found in ("" when
+// path names the config itself), to which it is confined.
+func configPath(path string) (dir, config string) {
 	if strings.HasSuffix(path, ".json") && !strings.HasSuffix(path, ".index.json") {
-		return path
+		return "", path
 	}
 	if st, err := os.Stat(path); err == nil && st.IsDir() {
-		return filepath.Join(path, "config.json")
+		return path, filepath.Join(path, "config.json")
 	}
-	return filepath.Join(filepath.Dir(path), "config.json")
+	return filepath.Dir(path), filepath.Join(filepath.Dir(path), "config.json")
 }
 
 // weightsPath is the checkpoint to open for a model path: a config.json

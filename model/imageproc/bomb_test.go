@@ -7,8 +7,10 @@ import (
 	"image"
 	"image/color"
 	"image/gif"
+	"image/jpeg"
 	"image/png"
 	"runtime/metrics"
+	"strings"
 	"testing"
 )
 
@@ -252,5 +254,104 @@ func TestDecodeRefusesTinyWebPDeclaringManyPixels(t *testing.T) {
 	}
 	if _, err := Decode(solidVP8L(1100, 1000), DecodeOptions{}); !errors.Is(err, ErrTooLarge) {
 		t.Errorf("1.1 MP in 28 bytes by default: %v, want ErrTooLarge", err)
+	}
+}
+
+// A bilevel document scan compresses beyond DefaultMaxPixelsPerByte: the
+// default refuses it before decoding, and Config.MaxPixelsPerByte (the
+// CLI's --max-pixels-per-byte) lets it through the Processor.
+func TestMaxPixelsPerByteIsAConfigSetting(t *testing.T) {
+	m := image.NewPaletted(image.Rect(0, 0, 2000, 2000), color.Palette{color.White, color.Black})
+	for x := 0; x < 2000; x++ {
+		m.SetColorIndex(x, 1000, 1)
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, m); err != nil {
+		t.Fatal(err)
+	}
+	perByte := int64(2000*2000) / int64(buf.Len())
+	if perByte <= DefaultMaxPixelsPerByte {
+		t.Fatalf("test image has %d pixels per byte, want more than %d", perByte, DefaultMaxPixelsPerByte)
+	}
+	p, err := NewProcessor(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Decode(buf.Bytes()); !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("default settings, %d pixels per byte: %v, want ErrTooLarge", perByte, err)
+	}
+	p, err = NewProcessor(Config{MaxPixelsPerByte: perByte + 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := p.Decode(buf.Bytes())
+	if err != nil || img.W != 2000 || img.H != 2000 {
+		t.Fatalf("MaxPixelsPerByte %d: %v", perByte+1, err)
+	}
+	if _, err := NewProcessor(Config{MaxPixelsPerByte: -1}); !errors.Is(err, ErrConfig) {
+		t.Errorf("negative MaxPixelsPerByte: %v, want ErrConfig", err)
+	}
+}
+
+// The decode-memory estimate is checked before decoding and bounds what a
+// decode allocates: within 10 % above the estimate at most (it is meant to
+// be an upper bound up to the decoder's small tables), and a limit below
+// the estimate refuses the image having allocated almost nothing.
+func TestMaxDecodeBytesBoundsWhatADecodeAllocates(t *testing.T) {
+	photo := image.NewRGBA(image.Rect(0, 0, 1200, 900))
+	for i := range photo.Pix {
+		photo.Pix[i] = byte(i * 7)
+	}
+	var baseline, png16 bytes.Buffer
+	if err := jpeg.Encode(&baseline, photo, &jpeg.Options{Quality: 80}); err != nil {
+		t.Fatal(err)
+	}
+	deep := image.NewRGBA64(image.Rect(0, 0, 1000, 700))
+	for i := range deep.Pix {
+		deep.Pix[i] = byte(i * 13)
+	}
+	if err := png.Encode(&png16, deep); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		data []byte
+	}{
+		{"baseline 4:2:0 JPEG", baseline.Bytes()},
+		{"progressive gray JPEG", progressiveJPEG(2048, 1536, 4)},
+		{"16-bit RGBA PNG", png16.Bytes()},
+	} {
+		f, _ := Sniff(c.data)
+		cfg, _, err := image.DecodeConfig(bytes.NewReader(c.data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		est := decodeBytes(f, c.data, cfg, false)
+		img, err, allocs := decodeAllocs(c.data, DecodeOptions{MaxPixelsPerByte: 1 << 30})
+		if err != nil || img.W != cfg.Width {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		t.Logf("%s: allocated %d, estimated %d", c.name, allocs, est)
+		if float64(allocs) > 1.1*float64(est) || float64(allocs) < 0.5*float64(est) {
+			t.Errorf("%s: allocated %d bytes, estimated %d: the estimate is not a tight upper bound", c.name, allocs, est)
+		}
+		_, err, allocs = decodeAllocs(c.data, DecodeOptions{MaxPixelsPerByte: 1 << 30, MaxDecodeBytes: est - 1})
+		if !errors.Is(err, ErrTooLarge) || !strings.Contains(err.Error(), "MiB") {
+			t.Errorf("%s with MaxDecodeBytes just below the estimate: %v, want ErrTooLarge", c.name, err)
+		}
+		if allocs > 1<<20 {
+			t.Errorf("%s: refusing it allocated %d bytes", c.name, allocs)
+		}
+	}
+	// Through a Processor's Config.
+	p, err := NewProcessor(Config{MaxDecodeBytes: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Decode(baseline.Bytes()); !errors.Is(err, ErrTooLarge) {
+		t.Errorf("Config.MaxDecodeBytes 1 MiB: %v, want ErrTooLarge", err)
+	}
+	if _, err := NewProcessor(Config{MaxDecodeBytes: -1}); !errors.Is(err, ErrConfig) {
+		t.Errorf("negative MaxDecodeBytes: %v, want ErrConfig", err)
 	}
 }

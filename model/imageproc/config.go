@@ -12,6 +12,8 @@ import (
 	"reflect"
 	"sort"
 	"strings"
+
+	"github.com/flavabeam/flavabeam/model/internal/modelfile"
 )
 
 // ErrConfig is wrapped by every configuration error (bad JSON, bad field).
@@ -154,6 +156,16 @@ type Config struct {
 	// MaxPixels refuses images whose declared width×height exceeds it,
 	// before decoding pixels. Default (0) DefaultMaxPixels; not an HF key.
 	MaxPixels int64 `json:"-"`
+	// MaxPixelsPerByte refuses images above 1 MP that declare more pixels
+	// per byte of encoded data than this, before decoding (a decompression
+	// bomb with an honest header; see DecodeOptions). Default (0)
+	// DefaultMaxPixelsPerByte; raise it for bilevel document scans, which
+	// can compress further. Not an HF key.
+	MaxPixelsPerByte int64 `json:"-"`
+	// MaxDecodeBytes refuses images whose decode would need more memory
+	// than this, estimated from the header before decoding. Default (0)
+	// DefaultMaxDecodeBytes (1 GiB). Not an HF key.
+	MaxDecodeBytes int64 `json:"-"`
 	// IgnoreOrientation skips the EXIF orientation transpose. Default false:
 	// orientation is applied, as transformers does for an image it loads from
 	// a path or URL. Set it to match transformers given an already opened
@@ -260,7 +272,7 @@ var ErrNoConfig = errors.New("imageproc: no image processor settings")
 // ErrNoConfig (callers choose the default Config).
 func LoadDir(dir string) (Config, string, error) {
 	p5 := filepath.Join(dir, ProcessorConfigFile)
-	if b, err := os.ReadFile(p5); err == nil {
+	if b, err := readInDir(dir, ProcessorConfigFile); err == nil {
 		var outer map[string]json.RawMessage
 		if json.Unmarshal(b, &outer) == nil && outer["image_processor"] != nil {
 			c, err := ParseConfig(b)
@@ -270,21 +282,50 @@ func LoadDir(dir string) (Config, string, error) {
 			return c, p5, nil
 		}
 	} else if !errors.Is(err, fs.ErrNotExist) {
-		return Config{}, p5, fmt.Errorf("imageproc: %w", err)
+		return Config{}, p5, err
 	}
 	p4 := filepath.Join(dir, PreprocessorConfigFile)
 	if _, err := os.Stat(p4); errors.Is(err, fs.ErrNotExist) {
 		return Config{}, "", fmt.Errorf("%w in %s (neither %s with an image_processor entry nor %s)", ErrNoConfig, dir, ProcessorConfigFile, PreprocessorConfigFile)
 	}
-	c, err := LoadConfig(p4)
-	return c, p4, err
+	b, err := readInDir(dir, PreprocessorConfigFile)
+	if err != nil {
+		return Config{}, p4, err
+	}
+	c, err := ParseConfig(b)
+	if err != nil {
+		return Config{}, p4, fmt.Errorf("%s: %w", p4, err)
+	}
+	return c, p4, nil
 }
 
-// LoadConfig reads and parses a preprocessor_config.json file.
+// MaxConfigBytes caps an image processor settings file (they are about
+// 1 kB; transformers 5's processor_config.json also holds the tokenizer's
+// settings, still a few kB).
+const MaxConfigBytes = 4 << 20
+
+// readInDir reads name inside a model directory: it must resolve inside dir
+// through symbolic links and be a regular file of at most MaxConfigBytes
+// (model/internal/modelfile).
+func readInDir(dir, name string) ([]byte, error) {
+	return readConfigFile(dir, filepath.Join(dir, name))
+}
+
+// readConfigFile: modelfile.Read with MaxConfigBytes and ErrConfig.
+func readConfigFile(dir, path string) ([]byte, error) {
+	b, err := modelfile.Read(dir, path, MaxConfigBytes, ErrConfig)
+	if err != nil && !errors.Is(err, ErrConfig) {
+		return nil, fmt.Errorf("imageproc: %w", err)
+	}
+	return b, err
+}
+
+// LoadConfig reads and parses a preprocessor_config.json file (a regular
+// file of at most MaxConfigBytes).
 func LoadConfig(path string) (Config, error) {
-	b, err := os.ReadFile(path)
+	b, err := readConfigFile("", path)
 	if err != nil {
-		return Config{}, fmt.Errorf("imageproc: %w", err)
+		return Config{}, err
 	}
 	c, err := ParseConfig(b)
 	if err != nil {
@@ -336,6 +377,12 @@ func (c Config) Validate() error {
 				return fmt.Errorf("%w: %s contains %v", ErrConfig, m.name, x)
 			}
 		}
+	}
+	if c.MaxDecodeBytes < 0 {
+		return fmt.Errorf("%w: MaxDecodeBytes = %d, want >= 0 (0: %d)", ErrConfig, c.MaxDecodeBytes, DefaultMaxDecodeBytes)
+	}
+	if c.MaxPixelsPerByte < 0 {
+		return fmt.Errorf("%w: MaxPixelsPerByte = %d, want >= 0 (0: %d)", ErrConfig, c.MaxPixelsPerByte, DefaultMaxPixelsPerByte)
 	}
 	if c.InputSizePatches < 0 || c.InputSizePatches > 1024 {
 		return fmt.Errorf("%w: input_size_patches = %d, want 1..1024", ErrConfig, c.InputSizePatches)

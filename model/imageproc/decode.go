@@ -48,6 +48,11 @@ type DecodeOptions struct {
 	// x/image/webp takes about 20 s and 570 MB to decode. Default (0)
 	// DefaultMaxPixelsPerByte.
 	MaxPixelsPerByte int64
+	// MaxDecodeBytes refuses images whose decode would need more memory
+	// than this, estimated from the header before any pixel is decoded
+	// (format, sampling, progressive or not, bit depth). Default (0)
+	// DefaultMaxDecodeBytes.
+	MaxDecodeBytes int64
 }
 
 // DefaultMaxPixelsPerByte bounds decoding work by input size: a
@@ -144,6 +149,9 @@ func Decode(data []byte, opts DecodeOptions) (*RGB, error) {
 	if px := int64(cfg.Width) * int64(cfg.Height); px > freePixels && px > perByte*int64(len(data)) {
 		return nil, fmt.Errorf("%w: %s declares %dx%d (%d pixels) in %d bytes, above %d pixels per byte",
 			ErrTooLarge, f, cfg.Width, cfg.Height, px, len(data), perByte)
+	}
+	if err := checkDecodeBytes(f, data, cfg, opts); err != nil {
+		return nil, err
 	}
 	if f == BMP {
 		// x/image/bmp sizes its buffer from the header before reading; refuse

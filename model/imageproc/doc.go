@@ -114,7 +114,13 @@
 // before any pixel buffer is allocated. Decode also bounds its work by the
 // input: an image above 1 MP may declare at most MaxPixelsPerByte (default
 // 4096) pixels per encoded byte, and a JPEG at most 256 scans and 2³²
-// scans × pixels; a GIF's frames after the first are not decoded. Errors
+// scans × pixels; a GIF's frames after the first are not decoded. The
+// memory one decode needs is estimated from the header (JPEG sampling and
+// progressive mode, PNG bit depth and interlacing, plus the RGB result) and
+// must stay under MaxDecodeBytes (default 1 GiB): a progressive JPEG keeps
+// every coefficient as an int32 until its last scan, 18 bytes per pixel
+// without chroma subsampling, 1.6 GB at PIL's pixel limit. The estimate
+// is within a few per cent of what image/jpeg and image/png allocate. Errors
 // wrap ErrEmpty, ErrUnknownFormat, ErrTooLarge, ErrCorrupt or ErrMode; no
 // input panics, hangs or allocates without bound (FuzzDecodePreprocess runs
 // under internal/fuzzguard's time and allocation watchdog).

@@ -44,7 +44,8 @@ func (p *Processor) Config() Config { return p.cfg }
 
 // DecodeOptions returns the decoding options the Processor applies.
 func (p *Processor) DecodeOptions() DecodeOptions {
-	return DecodeOptions{MaxPixels: p.s.maxPixels, IgnoreOrientation: p.cfg.IgnoreOrientation, Backend: p.s.backend, Input: p.cfg.Input}
+	return DecodeOptions{MaxPixels: p.s.maxPixels, MaxPixelsPerByte: p.cfg.MaxPixelsPerByte, MaxDecodeBytes: p.cfg.MaxDecodeBytes,
+		IgnoreOrientation: p.cfg.IgnoreOrientation, Backend: p.s.backend, Input: p.cfg.Input}
 }
 
 // Decode decodes image bytes with the Processor's decoding options.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/flavabeam/flavabeam/model/checkpoint"
 	"github.com/flavabeam/flavabeam/model/flava"
+	"github.com/flavabeam/flavabeam/model/internal/modelfile"
 )
 
 // Kind is what a Hugging Face folder holds, named after the transformers
@@ -123,7 +124,7 @@ func Identify(dir string) (Folder, error) {
 		}
 		return f, fmt.Errorf("%w: %s has no config.json (and no processor or tokenizer files)", ErrNotFlava, dir)
 	}
-	if f.Config, err = readSmall(cfgPath, flava.MaxConfigBytes); err != nil {
+	if f.Config, err = readSmall(dir, cfgPath, flava.MaxConfigBytes); err != nil {
 		return f, err
 	}
 	var head struct {
@@ -220,14 +221,8 @@ func fileExists(p string) bool {
 	return err == nil && !st.IsDir()
 }
 
-// readSmall reads a file of at most limit bytes.
-func readSmall(path string, limit int64) ([]byte, error) {
-	st, err := os.Stat(path)
-	if err != nil {
-		return nil, err
-	}
-	if st.Size() > limit {
-		return nil, fmt.Errorf("%w: %s is %d bytes, more than %d", ErrNotFlava, path, st.Size(), limit)
-	}
-	return os.ReadFile(path)
+// readSmall reads a regular file of at most limit bytes that resolves
+// inside dir (model/internal/modelfile).
+func readSmall(dir, path string, limit int64) ([]byte, error) {
+	return modelfile.Read(dir, path, limit, ErrNotFlava)
 }

@@ -43,7 +43,7 @@ func TestIdentifyReadsModelTypeAndArchitectures(t *testing.T) {
 	tiny := filepath.Join(fixtures.Root(t), "tiny")
 	processorOnly := t.TempDir()
 	os.WriteFile(filepath.Join(processorOnly, "processor_config.json"), []byte(`{"image_processor": {}}`), 0o644)
-	os.Symlink(filepath.Join(fixtures.Root(t), "tokenizer", "vocab.txt"), filepath.Join(processorOnly, "vocab.txt"))
+	fixtures.Place(t, filepath.Join(fixtures.Root(t), "tokenizer", "vocab.txt"), filepath.Join(processorOnly, "vocab.txt"))
 	for _, c := range []struct {
 		name      string
 		dir       string
@@ -60,7 +60,7 @@ func TestIdentifyReadsModelTypeAndArchitectures(t *testing.T) {
 		{"codebook", fixtures.CodebookDir(t, false), KindCodebook, true, false, true},
 		{"codebook without weights", func() string {
 			d := t.TempDir()
-			os.Symlink(filepath.Join(tiny, "codebook_config.json"), filepath.Join(d, "config.json"))
+			fixtures.Place(t, filepath.Join(tiny, "codebook_config.json"), filepath.Join(d, "config.json"))
 			return d
 		}(), KindCodebook, false, false, false},
 		{"image model", folderWithConfig(t, "config.json", map[string]any{"architectures": []string{"FlavaImageModel"}, "model_type": "flava_image_model"}), KindImageModel, true, false, false},

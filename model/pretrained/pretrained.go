@@ -51,6 +51,12 @@ type Options struct {
 	// MaxPixels caps decoded image size (width×height). Default
 	// imageproc.DefaultMaxPixels.
 	MaxPixels int64
+	// MaxPixelsPerByte caps declared pixels per byte of encoded image above
+	// 1 MP (decompression bombs). Default imageproc.DefaultMaxPixelsPerByte.
+	MaxPixelsPerByte int64
+	// MaxDecodeBytes caps the memory one image decode may need, estimated
+	// from its header. Default imageproc.DefaultMaxDecodeBytes.
+	MaxDecodeBytes int64
 	// IgnoreOrientation stops EXIF orientation from being applied (the
 	// behaviour of transformers given an already-open PIL image). Default
 	// false: applied, as transformers does for images it opens from files.
@@ -353,6 +359,12 @@ func imageProcessor(dir string, opts Options) (*imageproc.Processor, []string, e
 func newImageProcessor(cfg imageproc.Config, opts Options) (*imageproc.Processor, error) {
 	if opts.MaxPixels > 0 {
 		cfg.MaxPixels = opts.MaxPixels
+	}
+	if opts.MaxPixelsPerByte > 0 {
+		cfg.MaxPixelsPerByte = opts.MaxPixelsPerByte
+	}
+	if opts.MaxDecodeBytes > 0 {
+		cfg.MaxDecodeBytes = opts.MaxDecodeBytes
 	}
 	if opts.IgnoreOrientation {
 		cfg.IgnoreOrientation = true

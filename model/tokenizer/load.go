@@ -5,12 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
 	"sort"
+
+	"github.com/flavabeam/flavabeam/model/internal/modelfile"
 )
 
 // maxFileBytes caps tokenizer files read from disk (bert-base-uncased's
@@ -263,21 +264,17 @@ func setIfEmpty(s *string, v string) {
 	}
 }
 
-// readCapped reads a whole file, refusing more than maxFileBytes.
+// readCapped reads a whole regular file, refusing more than maxFileBytes
+// (modelfile.ReadFile).
 func readCapped(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxFileBytes+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(data) > maxFileBytes {
-		return nil, fmt.Errorf("%w: %s is larger than %d bytes", ErrMalformed, path, maxFileBytes)
-	}
-	return data, nil
+	return modelfile.Read("", path, maxFileBytes, ErrMalformed)
+}
+
+// readInDir reads name inside a model directory: the file must resolve
+// inside dir through symbolic links (modelfile.Confine) and is read as
+// readCapped reads it.
+func readInDir(dir, name string) ([]byte, error) {
+	return modelfile.Read(dir, filepath.Join(dir, name), maxFileBytes, ErrMalformed)
 }
 
 // LoadTokenizerJSON reads a tokenizer.json file (see ParseTokenizerJSON).
@@ -287,10 +284,16 @@ func LoadTokenizerJSON(path string, cfg Config) (*Tokenizer, error) {
 
 func loadTokenizerJSON(path string, cfg Config, after func(Config) (Config, error)) (*Tokenizer, error) {
 	data, err := readCapped(path)
+	return parseFile(path, data, err, func(b []byte) (*Tokenizer, error) { return parseTokenizerJSON(b, cfg, after) })
+}
+
+// parseFile parses the bytes read from path (or reports the read error),
+// naming the file in either error.
+func parseFile(path string, data []byte, err error, parse func([]byte) (*Tokenizer, error)) (*Tokenizer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("tokenizer: %w", err)
 	}
-	t, err := parseTokenizerJSON(data, cfg, after)
+	t, err := parse(data)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -300,14 +303,7 @@ func loadTokenizerJSON(path string, cfg Config, after func(Config) (Config, erro
 // LoadVocabTxt reads a vocab.txt file (see ReadVocab and New).
 func LoadVocabTxt(path string, cfg Config) (*Tokenizer, error) {
 	data, err := readCapped(path)
-	if err != nil {
-		return nil, fmt.Errorf("tokenizer: %w", err)
-	}
-	t, err := FromVocabTxt(data, cfg)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return t, nil
+	return parseFile(path, data, err, func(b []byte) (*Tokenizer, error) { return FromVocabTxt(b, cfg) })
 }
 
 // tokenizerConfig is the part of HF tokenizer_config.json read by LoadDir.
@@ -386,7 +382,7 @@ func ParseTokenizerConfig(data []byte, cfg Config) (Config, error) {
 // A directory with neither file gives ErrNotFound.
 func LoadDir(dir string) (*Tokenizer, error) {
 	var tcData []byte
-	if data, err := readCapped(filepath.Join(dir, "tokenizer_config.json")); err == nil {
+	if data, err := readInDir(dir, "tokenizer_config.json"); err == nil {
 		tcData = data
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("tokenizer: %w", err)
@@ -403,7 +399,8 @@ func LoadDir(dir string) (*Tokenizer, error) {
 	}
 	path := filepath.Join(dir, "tokenizer.json")
 	if _, err := os.Stat(path); err == nil {
-		return loadTokenizerJSON(path, Config{}, apply)
+		data, err := readInDir(dir, "tokenizer.json")
+		return parseFile(path, data, err, func(b []byte) (*Tokenizer, error) { return parseTokenizerJSON(b, Config{}, apply) })
 	}
 	path = filepath.Join(dir, "vocab.txt")
 	if _, err := os.Stat(path); err == nil {
@@ -411,7 +408,8 @@ func LoadDir(dir string) (*Tokenizer, error) {
 		if err != nil {
 			return nil, err
 		}
-		return LoadVocabTxt(path, cfg)
+		data, err := readInDir(dir, "vocab.txt")
+		return parseFile(path, data, err, func(b []byte) (*Tokenizer, error) { return FromVocabTxt(b, cfg) })
 	}
 	return nil, fmt.Errorf("%w in %s", ErrNotFound, dir)
 }

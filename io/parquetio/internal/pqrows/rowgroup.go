@@ -7,9 +7,34 @@ import (
 	"io"
 
 	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/format"
 
 	"github.com/flavabeam/flavabeam/schemas"
 )
+
+// blobColumns lists the leaf columns of s that hold raw bytes: BYTE_ARRAY
+// (or FIXED_LEN_BYTE_ARRAY) with no string, enum or JSON logical type.
+func blobColumns(s *parquet.Schema) [][]string {
+	var out [][]string
+	for _, path := range s.Columns() {
+		leaf, ok := s.Lookup(path...)
+		if !ok {
+			continue
+		}
+		t := leaf.Node.Type()
+		if k := t.Kind(); k != parquet.ByteArray && k != parquet.FixedLenByteArray {
+			continue
+		}
+		if lt := t.LogicalType(); lt != nil {
+			switch lt.Value.(type) {
+			case *format.StringType, *format.EnumType, *format.JsonType:
+				continue
+			}
+		}
+		out = append(out, path)
+	}
+	return out
+}
 
 // cursor walks the values of one column chunk page by page and hands them
 // out one row at a time (a row starts at repetition level 0).
@@ -150,7 +175,22 @@ func readRowGroup(ctx context.Context, rg parquet.RowGroup, p *Plan, file string
 }
 
 // WriteRows writes the records of seq as one Parquet file to w.
+//
+// Values never go into page headers: parquet-go v0.32.0 writes each data
+// page's min and max twice in its header (the deprecated min/max and
+// min_value/max_value), untruncated, so one 5 MB image or dead-letter
+// payload made a 21 MB page header, which pyarrow refuses ("Couldn't
+// deserialize thrift ... Deserializing page header failed": Arrow caps page
+// headers at 16 MB), and a 32 MB file. Page statistics are off
+// (readers use the column index, truncated to 16 bytes, and the column
+// chunk statistics in the footer), and raw binary columns — BYTE_ARRAY
+// without a string logical type: images, payloads — get no bounds at all,
+// since min and max of blobs help no query and would fill the footer.
 func WriteRows[T any](w io.Writer, seq func(yield func(T) bool), opts ...parquet.WriterOption) error {
+	opts = append(append([]parquet.WriterOption{}, opts...), parquet.DataPageStatistics(false))
+	for _, path := range blobColumns(parquet.SchemaOf(new(T))) {
+		opts = append(opts, parquet.SkipPageBounds(path...))
+	}
 	pw := parquet.NewGenericWriter[T](w, opts...)
 	batch := make([]T, 0, 64)
 	var werr error
