@@ -137,9 +137,24 @@ func TestCodebookBF16DoesNotAllocate(t *testing.T) {
 	}
 	run()
 	run()
-	if a := testing.AllocsPerRun(5, run); a != 0 {
+	if a := steadyAllocsPerRun(run); a != 0 {
 		t.Errorf("bf16 codebook with a warm Workspace: %v allocations per run, want 0", a)
 	}
+}
+
+// steadyAllocsPerRun is the smallest of three testing.AllocsPerRun(5, f)
+// measurements. The kernels pool waits on sync.WaitGroups, and a wait that
+// blocks takes a sudog from the runtime's per-P cache, which every garbage
+// collection empties: a collection during a measurement (another test's
+// garbage, a loaded machine) makes the next waits allocate a few sudogs,
+// which is the runtime's, not the forward pass's. An allocation of the
+// forward pass itself shows in every measurement.
+func steadyAllocsPerRun(f func()) float64 {
+	best := testing.AllocsPerRun(5, f)
+	for i := 0; i < 2 && best != 0; i++ {
+		best = min(best, testing.AllocsPerRun(5, f))
+	}
+	return best
 }
 
 // TestCodebookSetPrecisionRejects: unknown precisions, and bf16 where the
