@@ -157,3 +157,129 @@ endtile:
 	JNZ tile
 	VZEROUPPER
 	RET
+
+// One k step of the ZMM micro-kernel: one 16-float load of the panel at
+// bo(DI), six FMAs with each pixel's input value broadcast by the FMA
+// itself, into Z4..Z9 (pixel r in Z(4+r)).
+#define ZSTEP(ao, bo) \
+	VMOVUPS bo(DI), Z0; \
+	VFMADD231PS.BCST ao(SI)(R12*1), Z0, Z4; \
+	VFMADD231PS.BCST ao(BX)(R12*1), Z0, Z5; \
+	VFMADD231PS.BCST ao(R8)(R12*1), Z0, Z6; \
+	VFMADD231PS.BCST ao(R9)(R12*1), Z0, Z7; \
+	VFMADD231PS.BCST ao(R10)(R12*1), Z0, Z8; \
+	VFMADD231PS.BCST ao(R11)(R12*1), Z0, Z9
+
+#define ZSTORE(r) \
+	VMOVUPS r, (DX); \
+	ADDQ R8, DX
+
+#define ZADDSTORE(r) \
+	VADDPS (DX), r, r; \
+	ZSTORE(r)
+
+// func convTiles6x16AVX512(in *float32, bases *int, ntiles int, segs *convSeg, nseg int, b, c *float32, ldc int, bias *[16]float32, load bool)
+// convTiles6x16AVX2 on ZMM registers: the same tiles, segments and, per
+// output value, the same FMAs in the same order and the same final add, so
+// its results are bit-identical (TestConv2DNHWCAVX512BitIdenticalToAVX2).
+TEXT ·convTiles6x16AVX512(SB), NOSPLIT, $0-73
+ztile:
+	MOVQ in+0(FP), AX
+	MOVQ bases+8(FP), DX
+	MOVQ 0(DX), SI
+	LEAQ (AX)(SI*4), SI
+	MOVQ 8(DX), BX
+	LEAQ (AX)(BX*4), BX
+	MOVQ 16(DX), R8
+	LEAQ (AX)(R8*4), R8
+	MOVQ 24(DX), R9
+	LEAQ (AX)(R9*4), R9
+	MOVQ 32(DX), R10
+	LEAQ (AX)(R10*4), R10
+	MOVQ 40(DX), R11
+	LEAQ (AX)(R11*4), R11
+	ADDQ $48, DX
+	MOVQ DX, bases+8(FP)
+	MOVQ segs+24(FP), R13
+	MOVQ nseg+32(FP), AX
+	MOVQ b+40(FP), DI
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+
+zseg:
+	MOVQ 0(R13), R12
+	SHLQ $2, R12
+	MOVQ 8(R13), CX
+	ADDQ $16, R13
+	MOVQ CX, DX
+	SHRQ $2, DX
+	ANDQ $3, CX
+	TESTQ DX, DX
+	JZ ztail
+
+zloop4:
+	ZSTEP(0, 0)
+	ZSTEP(4, 64)
+	ZSTEP(8, 128)
+	ZSTEP(12, 192)
+	ADDQ $16, R12
+	ADDQ $256, DI
+	DECQ DX
+	JNZ zloop4
+
+ztail:
+	TESTQ CX, CX
+	JZ znext
+
+zloop1:
+	ZSTEP(0, 0)
+	ADDQ $4, R12
+	ADDQ $64, DI
+	DECQ CX
+	JNZ zloop1
+
+znext:
+	DECQ AX
+	JNZ zseg
+
+	MOVQ c+48(FP), DX
+	MOVQ ldc+56(FP), R8
+	SHLQ $2, R8
+	MOVBLZX load+72(FP), AX
+	TESTL AX, AX
+	JZ znobias
+
+	ZADDSTORE(Z4)
+	ZADDSTORE(Z5)
+	ZADDSTORE(Z6)
+	ZADDSTORE(Z7)
+	ZADDSTORE(Z8)
+	ZADDSTORE(Z9)
+	JMP zendtile
+
+znobias:
+	MOVQ bias+64(FP), SI
+	VMOVUPS (SI), Z0
+	VADDPS Z0, Z4, Z4
+	VADDPS Z0, Z5, Z5
+	VADDPS Z0, Z6, Z6
+	VADDPS Z0, Z7, Z7
+	VADDPS Z0, Z8, Z8
+	VADDPS Z0, Z9, Z9
+	ZSTORE(Z4)
+	ZSTORE(Z5)
+	ZSTORE(Z6)
+	ZSTORE(Z7)
+	ZSTORE(Z8)
+	ZSTORE(Z9)
+
+zendtile:
+	MOVQ DX, c+48(FP)
+	DECQ ntiles+16(FP)
+	JNZ ztile
+	VZEROUPPER
+	RET

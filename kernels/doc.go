@@ -32,6 +32,12 @@
 // about 100× slower than the native kernel (BF16Native reports which). AMX
 // has only a ceiling loop (TDPBF16PS on tiles, BenchmarkFMAPeak amx-bf16,
 // never run: no machine this project ran on has AMX); there is no AMX GEMM.
+// Conv2DNHWCBF16 runs a stride-1 NHWC convolution through the same bf16
+// loop nest: weights rounded and packed once (PackConvWeightsBF16), the
+// input rounded once per call, im2col rows built per block of pixels.
+//
+// With AVX-512, GELU/AddBiasGELU and the Conv2DNHWC micro-kernel also run on
+// ZMM registers, bit-identical to their AVX2 versions (tests force both).
 //
 // Weights that never change are packed once, not per call: PackWeights lays a
 // PyTorch Linear weight out as Sgemm's B panels (SgemmPacked, LinearPacked:

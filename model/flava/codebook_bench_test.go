@@ -74,11 +74,22 @@ func codebookFLOPs(cb *ImageCodebook, h, w int) float64 {
 // and 8 (the names scripts/bench/report.py pairs with PyTorch).
 func BenchmarkCodebook112(b *testing.B) {
 	cb := randomCodebook(b, CodebookConfig{})
-	b.Run("batch1", func(b *testing.B) { benchCodebook(b, cb, 1) })
-	b.Run("batch8", func(b *testing.B) { benchCodebook(b, cb, 8) })
+	b.Run("batch1", func(b *testing.B) { benchCodebook(b, cb, 1, PrecisionF32) })
+	b.Run("batch8", func(b *testing.B) { benchCodebook(b, cb, 8, PrecisionF32) })
 }
 
-func benchCodebook(b *testing.B, cb *ImageCodebook, batch int) {
+// BenchmarkCodebook112BF16 is BenchmarkCodebook112 at PrecisionBF16
+// (ImageCodebook.SetPrecision), reporting the share of token ids equal to
+// float32's on the same images ("equal-ids") and the smallest cosine of a
+// pixel's logit vector ("1-cos" is one minus it); skipped on CPUs without
+// native bf16.
+func BenchmarkCodebook112BF16(b *testing.B) {
+	cb := randomCodebook(b, CodebookConfig{})
+	b.Run("batch1", func(b *testing.B) { benchCodebook(b, cb, 1, PrecisionBF16) })
+	b.Run("batch8", func(b *testing.B) { benchCodebook(b, cb, 8, PrecisionBF16) })
+}
+
+func benchCodebook(b *testing.B, cb *ImageCodebook, batch int, p Precision) {
 	const size = 112
 	px := tensor.New(batch, 3, size, size)
 	rng := rand.New(rand.NewPCG(3, 4))
@@ -87,6 +98,24 @@ func benchCodebook(b *testing.B, cb *ImageCodebook, batch int) {
 	}
 	var ws Workspace
 	var ids tensor.Int64
+	if p != PrecisionF32 {
+		var logits32, logits16 tensor.Tensor
+		if err := cb.ForwardInto(&ws, &logits32, px); err != nil {
+			b.Fatal(err)
+		}
+		if err := cb.SetPrecision(p); err != nil {
+			b.Skip(err)
+		}
+		b.Cleanup(func() { cb.SetPrecision(PrecisionF32) })
+		if err := cb.ForwardInto(&ws, &logits16, px); err != nil {
+			b.Fatal(err)
+		}
+		equal, minCos, _ := codebookBF16Agreement(&logits32, &logits16, argmaxChannels(&logits32), argmaxChannels(&logits16))
+		defer func() {
+			b.ReportMetric(equal, "equal-ids")
+			b.ReportMetric(1-minCos, "1-cos")
+		}()
+	}
 	if err := cb.CodebookIndicesInto(&ws, &ids, px); err != nil {
 		b.Fatal(err)
 	}

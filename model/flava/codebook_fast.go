@@ -1,6 +1,7 @@
 package flava
 
 import (
+	"fmt"
 	"sync"
 
 	"github.com/flavabeam/flavabeam/kernels"
@@ -24,41 +25,109 @@ import (
 // of an odd batch) spreads its output pixels and channels over it.
 
 // codebookPacked holds the codebook's convolution weights packed for
-// kernels.Conv2DNHWC, built on the first fast-path call (sync.Once, so
-// concurrent first callers wait for one packing). The packed copies take as
-// much memory again as the codebook's convolution weights (~215 MB for
-// flava-image-codebook, float32); the weights must not change after the
-// first call.
+// kernels.Conv2DNHWC (float32) or kernels.Conv2DNHWCBF16 (bf16, after
+// SetPrecision(PrecisionBF16)), built on the first fast-path call at that
+// precision (under mu, so concurrent first callers wait for one packing).
+// A float32 packed copy takes as much memory again as the codebook's
+// convolution weights (~215 MB for flava-image-codebook), a bf16 one half
+// that; SetPrecision drops the copy of the other precision. The weights
+// must not change after the first call.
 type codebookPacked struct {
-	once sync.Once
+	mu   sync.Mutex
+	bf16 bool // SetPrecision(PrecisionBF16) was called
 	w    map[*CodebookConv2d]*kernels.ConvWeights
+	wb   map[*CodebookConv2d]*kernels.ConvWeightsBF16
 }
 
-// packed returns the packed weights of every convolution of cb.
-func (cb *ImageCodebook) packed() map[*CodebookConv2d]*kernels.ConvWeights {
-	cb.nhwc.once.Do(func() {
+// codebookWeights are the packed weights one forward pass runs on: bf16
+// when wb is not nil, else float32.
+type codebookWeights struct {
+	w  map[*CodebookConv2d]*kernels.ConvWeights
+	wb map[*CodebookConv2d]*kernels.ConvWeightsBF16
+}
+
+// packed returns the packed weights of every convolution of cb at its
+// precision, packing them on first use.
+func (cb *ImageCodebook) packed() codebookWeights {
+	pk := &cb.nhwc
+	pk.mu.Lock()
+	defer pk.mu.Unlock()
+	if pk.bf16 {
+		if pk.wb == nil {
+			m := make(map[*CodebookConv2d]*kernels.ConvWeightsBF16)
+			for _, c := range cb.convs() {
+				m[c] = kernels.PackConvWeightsBF16(c.Weight.Data, c.params(1, 1, false))
+			}
+			pk.wb = m
+		}
+		return codebookWeights{wb: pk.wb}
+	}
+	if pk.w == nil {
 		m := make(map[*CodebookConv2d]*kernels.ConvWeights)
-		add := func(c *CodebookConv2d) {
-			if c != nil {
-				m[c] = kernels.PackConvWeights(c.Weight.Data, kernels.Conv2DParams{
-					InC: c.In, OutC: c.Out, KH: c.Kernel, KW: c.Kernel,
-				})
-			}
+		for _, c := range cb.convs() {
+			m[c] = kernels.PackConvWeights(c.Weight.Data, c.params(1, 1, false))
 		}
-		add(cb.Input)
-		add(cb.Output)
-		for _, g := range cb.Groups {
-			for _, b := range g.Blocks {
-				add(b.IDPath)
-				add(b.ResPath.Conv1)
-				add(b.ResPath.Conv2)
-				add(b.ResPath.Conv3)
-				add(b.ResPath.Conv4)
-			}
+		pk.w = m
+	}
+	return codebookWeights{w: pk.w}
+}
+
+// SetPrecision sets the arithmetic of the codebook's convolutions:
+// PrecisionF32 (the default, the precision the parity fixtures are checked
+// at) or PrecisionBF16, which rounds the convolution weights and the
+// feature maps entering each convolution to bfloat16 and accumulates in
+// float32 (bias, residual sums, pooling and the argmax stay float32). bf16
+// is refused with ErrBF16Unsupported on a CPU without native bf16
+// products. It changes the codebook only: Model.SetPrecision and
+// ForPreTraining.SetPrecision leave the codebook at its own precision.
+// The packed copy of the previous precision is dropped; the new one is
+// packed on the next forward pass. Call it when no forward pass is
+// running. BENCHMARKS.md has the speed and the token-id agreement with
+// float32 it was measured at.
+func (cb *ImageCodebook) SetPrecision(p Precision) error {
+	switch p {
+	case PrecisionF32:
+	case PrecisionBF16:
+		if !BF16Supported() {
+			return ErrBF16Unsupported
 		}
-		cb.nhwc.w = m
-	})
-	return cb.nhwc.w
+	default:
+		return fmt.Errorf("flava: unknown precision %v", p)
+	}
+	pk := &cb.nhwc
+	pk.mu.Lock()
+	defer pk.mu.Unlock()
+	if bf := p == PrecisionBF16; bf != pk.bf16 {
+		pk.bf16 = bf
+		pk.w, pk.wb = nil, nil
+	}
+	return nil
+}
+
+// Precision returns the codebook's precision (SetPrecision).
+func (cb *ImageCodebook) Precision() Precision {
+	cb.nhwc.mu.Lock()
+	defer cb.nhwc.mu.Unlock()
+	if cb.nhwc.bf16 {
+		return PrecisionBF16
+	}
+	return PrecisionF32
+}
+
+// conv runs c on one image: dst = conv(x) (ReLU(x) when p.ReLUInput), or,
+// with res, dst = res + gain·conv(x).
+func (cw codebookWeights) conv(c *CodebookConv2d, dst, x []float32, p kernels.Conv2DParams, gain float32, res []float32) {
+	dst = dst[:c.Out*p.OutH()*p.OutW()]
+	switch {
+	case cw.wb != nil && res != nil:
+		kernels.Conv2DNHWCAddScaledBF16(dst, x, p, cw.wb[c], c.Bias.Data, gain, res)
+	case cw.wb != nil:
+		kernels.Conv2DNHWCBF16(dst, x, p, cw.wb[c], c.Bias.Data)
+	case res != nil:
+		kernels.Conv2DNHWCAddScaled(dst, x, p, cw.w[c], c.Bias.Data, gain, res)
+	default:
+		kernels.Conv2DNHWC(dst, x, p, cw.w[c], c.Bias.Data)
+	}
 }
 
 // codebookScratch is the codebook's part of a Workspace.
@@ -188,7 +257,7 @@ func (s *codebookScratch) images(lo, hi int) {
 
 // image is FlavaImageCodebook.forward for one C×H×W image into dst
 // (h×w×vocab, pixel-major): input conv, the groups, output ReLU and conv.
-func (cb *ImageCodebook) image(b *codebookBufs, packed map[*CodebookConv2d]*kernels.ConvWeights, px []float32, c, h, w int, dst []float32) {
+func (cb *ImageCodebook) image(b *codebookBufs, packed codebookWeights, px []float32, c, h, w int, dst []float32) {
 	in := grow(&b.px, c*h*w)
 	kernels.NCHWToNHWC(in, px, 1, c, h, w)
 	x := grow(&b.x, cb.Input.Out*h*w)
@@ -219,7 +288,7 @@ func (cb *ImageCodebook) image(b *codebookBufs, packed map[*CodebookConv2d]*kern
 // x is not changed, and the scale and residual sum into conv_4's output
 // (kernels.Conv2DNHWCAddScaled, bit-identical to the separate passes), so
 // no feature map takes an extra pass.
-func (blk *CodebookBlock) intoNHWC(packed map[*CodebookConv2d]*kernels.ConvWeights, b *codebookBufs, dst, x []float32, h, w int) {
+func (blk *CodebookBlock) intoNHWC(packed codebookWeights, b *codebookBufs, dst, x []float32, h, w int) {
 	r := blk.ResPath
 	hid := r.Conv1.Out
 	t := grow(&b.t, hid*h*w)
@@ -234,14 +303,14 @@ func (blk *CodebookBlock) intoNHWC(packed map[*CodebookConv2d]*kernels.ConvWeigh
 	r.Conv3.intoNHWC(packed, u, t, h, w, true)
 	c := r.Conv4
 	p := c.params(h, w, true)
-	kernels.Conv2DNHWCAddScaled(dst[:c.Out*p.OutH()*p.OutW()], u, p, packed[c], c.Bias.Data, blk.PostGain, id)
+	packed.conv(c, dst, u, p, blk.PostGain, id)
 }
 
 // intoNHWC convolves one h×w×In image x (ReLU(x) when relu is set; x is not
 // changed) into dst (h'×w'×Out).
-func (c *CodebookConv2d) intoNHWC(packed map[*CodebookConv2d]*kernels.ConvWeights, dst, x []float32, h, w int, relu bool) {
+func (c *CodebookConv2d) intoNHWC(packed codebookWeights, dst, x []float32, h, w int, relu bool) {
 	p := c.params(h, w, relu)
-	kernels.Conv2DNHWC(dst[:c.Out*p.OutH()*p.OutW()], x, p, packed[c], c.Bias.Data)
+	packed.conv(c, dst, x, p, 0, nil)
 }
 
 // params describes c over one h×w image (ReLU of the input when relu).

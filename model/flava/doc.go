@@ -78,7 +78,12 @@
 // packed copy, which is dropped); the activations entering the product are
 // rounded to bf16 on the fly; accumulation is float32. Everything else stays
 // float32: LayerNorm, softmax, GELU, the attention products Q·Kᵀ and P·V, the
-// patch embedding and the image codebook. The default is PrecisionF32, with
+// patch embedding and the image codebook, which has its own
+// ImageCodebook.SetPrecision: at bf16 its convolutions run as bf16 GEMMs
+// (kernels.Conv2DNHWCBF16; weights rounded and packed once, feature maps
+// rounded on entry to each convolution; bias, residual sums, pooling and the
+// argmax stay float32), and TestCodebookBF16AgreesWithF32 bounds how many
+// token ids change. The default is PrecisionF32, with
 // the parity fixtures' exact results; SetPrecision(PrecisionF32) restores
 // them bit for bit. bf16 needs native VDPBF16PS (AVX512_BF16: AMD Zen 4,
 // Intel Cooper Lake and Sapphire Rapids and later); elsewhere SetPrecision

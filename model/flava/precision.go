@@ -79,7 +79,7 @@ func (m *TextModel) SetPrecision(p Precision) error { return setPrecision(m, p) 
 func (m *MultimodalModel) SetPrecision(p Precision) error { return setPrecision(m, p) }
 
 // SetPrecision is Model.SetPrecision for the FlavaModel and the pretraining
-// heads (the image codebook stays float32).
+// heads (the image codebook keeps its own precision: ImageCodebook.SetPrecision).
 func (m *ForPreTraining) SetPrecision(p Precision) error { return setPrecision(m, p) }
 
 func setPrecision(v any, p Precision) error {

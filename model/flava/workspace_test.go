@@ -213,7 +213,7 @@ func TestCodebookIndicesIntoDoesNotAllocate(t *testing.T) {
 	}
 	run()
 	run()
-	if a := testing.AllocsPerRun(5, run); a != 0 {
+	if a := steadyAllocsPerRun(run); a != 0 {
 		t.Errorf("codebook with a warm Workspace: %v allocations per run, want 0", a)
 	}
 }

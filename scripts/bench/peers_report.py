@@ -9,7 +9,7 @@ Go benchmark names understood (the -N GOMAXPROCS suffix is dropped):
   BenchmarkImageEncoder[BF16]/batch<B>  -> image/b<B>
   BenchmarkTextEncoder[BF16]/seq<S>     -> text/b8x<S>
   BenchmarkModel[BF16]/batch<B>         -> model/b<B>
-  BenchmarkCodebook112/batch<B>         -> codebook/b<B>
+  BenchmarkCodebook112[BF16]/batch<B>   -> codebook/b<B>
 The engine is go-f32, or go-bf16 for the *BF16 benchmarks. Go's items per CPU
 second are batch / cpu-s/op (the benchmarks report cpu-s/op from getrusage).
 
@@ -45,7 +45,7 @@ def go_case(name):
         (r"BenchmarkImageEncoder(BF16)?/batch(\d+)", "image/b{}"),
         (r"BenchmarkTextEncoder(BF16)?/seq(\d+)", "text/b8x{}"),
         (r"BenchmarkModel(BF16)?/batch(\d+)", "model/b{}"),
-        (r"BenchmarkCodebook112()/batch(\d+)", "codebook/b{}"),
+        (r"BenchmarkCodebook112(BF16)?/batch(\d+)", "codebook/b{}"),
     ):
         m = re.fullmatch(pat, name)
         if m:
@@ -85,7 +85,7 @@ def parse_go(path, threads):
                 rec["items_per_s"] = b / (metrics["ns/op"] / 1e9)
             if "GFLOP/s" in metrics and "items_per_s" in rec and rec["items_per_s"] > 0:
                 rec["gflop_per_item"] = metrics["GFLOP/s"] / rec["items_per_s"]
-            for k in ("max-abs", "1-cos"):
+            for k in ("max-abs", "1-cos", "equal-ids"):
                 if k in metrics:
                     rec[k] = metrics[k]
             yield rec
@@ -224,11 +224,15 @@ def main(argv):
         v = f"max abs {r['max_abs']:.3g}" if "max_abs" in r else f"equal indices {100 * r['equal_share']:.1f} %"
         print(f"  {r['case']:12s} {TITLES.get(r['engine'], r['engine']):22s} {v}"
               + (f" (compiled precision {r['inference_precision']})" if "inference_precision" in r else ""))
-    goacc = [r for r in results if r["engine"] == "go-bf16" and "max-abs" in r and r["threads"] == min(threads)]
+    goacc = [r for r in results if r["engine"] == "go-bf16" and ("max-abs" in r or "equal-ids" in r)
+             and r["threads"] == min(threads)]
     if goacc:
         print("flavabeam bf16 against flavabeam f32 (from the Go benchmarks):")
         for r in goacc:
-            print(f"  {r['case']:12s} max abs {r['max-abs']:.3g}, 1-cos {r.get('1-cos', float('nan')):.3g}")
+            if "equal-ids" in r:
+                print(f"  {r['case']:12s} equal indices {100 * r['equal-ids']:.1f} %, 1-cos {r.get('1-cos', float('nan')):.3g}")
+            else:
+                print(f"  {r['case']:12s} max abs {r['max-abs']:.3g}, 1-cos {r.get('1-cos', float('nan')):.3g}")
 
 
 if __name__ == "__main__":

@@ -36,6 +36,7 @@ class PeersReport(unittest.TestCase):
         self.assertEqual(pr.go_case("BenchmarkTextEncoderBF16/seq77"), ("go-bf16", "text/b8x77"))
         self.assertEqual(pr.go_case("BenchmarkModel/batch8"), ("go-f32", "model/b8"))
         self.assertEqual(pr.go_case("BenchmarkCodebook112/batch8"), ("go-f32", "codebook/b8"))
+        self.assertEqual(pr.go_case("BenchmarkCodebook112BF16/batch8"), ("go-bf16", "codebook/b8"))
         self.assertIsNone(pr.go_case("BenchmarkMultimodalEncoder"))
         self.assertIsNone(pr.go_case("BenchmarkTextEncoder"))
 
