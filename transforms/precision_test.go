@@ -1,6 +1,7 @@
 package transforms
 
 import (
+	"context"
 	"errors"
 	"math"
 	"sort"
@@ -84,5 +85,29 @@ func TestPrecisionOption(t *testing.T) {
 	}
 	if identical {
 		t.Error("bf16 vectors equal the f32 ones bit for bit: the precision option had no effect")
+	}
+}
+
+// TestPrecisionAppliesToTheCodebook: --precision bf16 runs the image
+// codebook's convolutions in bf16 too, whether the checkpoint brings the
+// codebook or it is attached later for a MIM stage.
+func TestPrecisionAppliesToTheCodebook(t *testing.T) {
+	if !flava.BF16Supported() {
+		t.Skip("no native bf16 on this CPU (TestPrecisionOption checks the refusal)")
+	}
+	for _, p := range []string{"f32", "bf16"} {
+		o := Options{Model: tinyModelDir(t), BatchSize: 4, MaxLength: 16, Precision: p, NeedCodebook: true}
+		t.Cleanup(func() { Forget(o.ModelKey()) })
+		h, err := setupModel(context.Background(), o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cb := h.bundle.Codebook()
+		if cb == nil {
+			t.Fatalf("%s: no codebook after setup with NeedCodebook", p)
+		}
+		if got := cb.Precision(); got != o.precision() {
+			t.Errorf("Precision %q: codebook at %v", p, got)
+		}
 	}
 }

@@ -74,7 +74,7 @@ func (j *jobFlags) register(fs *flagSet) {
 	fs.IntVar(&j.batchSize, "batch-size", 0, "records per model batch (default 8)")
 	fs.DurationVar(&j.maxWait, "max-wait", 0, "how long a partial batch waits for more records (default 50ms)")
 	fs.IntVar(&j.threads, "threads", 0, "cores the model kernels use per worker (default all)")
-	fs.StringVar(&j.precision, "precision", "f32", "Linear products in f32 or bf16 (bfloat16 inputs, float32 accumulation; needs AVX512_BF16 on the workers)")
+	fs.StringVar(&j.precision, "precision", "f32", "Linear products and codebook convolutions in f32 or bf16 (bfloat16 inputs, float32 accumulation; needs AVX512_BF16 on the workers)")
 	fs.IntVar(&j.maxLength, "max-length", 0, "token length texts are truncated/padded to (default 77)")
 	fs.Int64Var(&j.maxPixels, "max-pixels", 0, "refuse images with more pixels than this (default PIL's limit, 89478485)")
 	fs.Int64Var(&j.maxPixelsPerByte, "max-pixels-per-byte", 0, "refuse images above 1 MP declaring more pixels per encoded byte than this, before decoding: decompression bombs (default 4096; raise it for bilevel document scans)")
