@@ -76,16 +76,33 @@ func ycbcrToRGB(out *RGB, m *image.YCbCr) {
 			}
 		}
 		yo := m.YOffset(b.Min.X, b.Min.Y+y)
-		yRow := m.Y[yo : yo+w]
-		d := out.Pix[3*y*w : 3*(y+1)*w]
-		for x, yy := range yRow {
-			cb, cr := cbRow[x], crRow[x]
-			Y := int32(yy)
-			p := d[3*x : 3*x+3 : 3*x+3]
-			p[0] = clampY(Y + crRTab[cr])
-			p[1] = clampY(Y + (cbGTab[cb]+crGTab[cr])>>16)
-			p[2] = clampY(Y + cbBTab[cb])
-		}
+		ycbcrRow(out.Pix[3*y*w:3*(y+1)*w], m.Y[yo:yo+w], cbRow[:w], crRow[:w])
+	}
+}
+
+// clampTab[(v+384)&1023] is v clamped to 0..255 for v in -384..639 (the
+// sums ycbcrRow forms lie in -227..482).
+var clampTab [1024]uint8
+
+func init() {
+	for i := range clampTab {
+		clampTab[i] = clampY(int32(i - 384))
+	}
+}
+
+// ycbcrRow converts one row: jdcolor.c's ycc_rgb_convert with its tables.
+func ycbcrRow(d, yRow, cbRow, crRow []uint8) {
+	n := len(yRow)
+	d = d[:3*n]
+	cbRow = cbRow[:n]
+	crRow = crRow[:n]
+	for x, yy := range yRow {
+		Y := int32(yy) + 384
+		cb, cr := cbRow[x], crRow[x]
+		p := d[3*x : 3*x+3 : 3*x+3]
+		p[0] = clampTab[(Y+crRTab[cr])&1023]
+		p[1] = clampTab[(Y+(cbGTab[cb]+crGTab[cr])>>16)&1023]
+		p[2] = clampTab[(Y+cbBTab[cb])&1023]
 	}
 }
 

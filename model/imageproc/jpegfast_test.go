@@ -1,0 +1,172 @@
+package imageproc
+
+import (
+	"bytes"
+	"fmt"
+	"image"
+	"image/color"
+	"image/jpeg"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/flavabeam/flavabeam/internal/fuzzguard"
+)
+
+// withBaselineJPEG runs f with the baseline decoder on or off.
+func withBaselineJPEG(t testing.TB, on bool, f func()) {
+	t.Helper()
+	saved := useBaselineJPEG
+	useBaselineJPEG = on
+	defer func() { useBaselineJPEG = saved }()
+	f()
+}
+
+// goJPEG encodes a random-ish image (smooth gradients plus noise, so that
+// both flat and busy blocks occur) with Go's encoder: 4:2:0 colour or gray.
+func goJPEG(t testing.TB, rng *rand.Rand, w, h, quality int, gray bool) []byte {
+	t.Helper()
+	var m image.Image
+	if gray {
+		g := image.NewGray(image.Rect(0, 0, w, h))
+		for i := range g.Pix {
+			g.Pix[i] = uint8(i*7/(w+1) + rng.IntN(40))
+		}
+		m = g
+	} else {
+		c := image.NewRGBA(image.Rect(0, 0, w, h))
+		for y := 0; y < h; y++ {
+			for x := 0; x < w; x++ {
+				c.Set(x, y, color.RGBA{uint8(x*255/w + rng.IntN(30)), uint8(y*255/h + rng.IntN(30)), uint8(rng.IntN(256)), 255})
+			}
+		}
+		m = c
+	}
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, m, &jpeg.Options{Quality: quality}); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// TestBaselineJPEGAgreesWithImageJPEG: on Go-encoded JPEGs of odd sizes and
+// extreme qualities, the baseline decoder takes the file, and its pixels
+// are within the IDCT bound of image/jpeg's (the two IDCTs differ by ±1 per
+// sample, the rest is shared), so Huffman decoding, block placement and
+// upsampling agree.
+func TestBaselineJPEGAgreesWithImageJPEG(t *testing.T) {
+	rng := rand.New(rand.NewPCG(4, 20))
+	for _, sz := range [][2]int{{1, 1}, {2, 3}, {7, 5}, {8, 8}, {9, 17}, {16, 16}, {17, 33}, {64, 48}, {333, 217}} {
+		for _, q := range []int{1, 50, 100} {
+			for _, gray := range []bool{false, true} {
+				name := fmt.Sprintf("%dx%d/q%d/gray=%v", sz[0], sz[1], q, gray)
+				data := goJPEG(t, rng, sz[0], sz[1], q, gray)
+				if !baselineJPEG(data) {
+					t.Errorf("%s: baseline decoder refused a Go-encoded baseline JPEG", name)
+					continue
+				}
+				var fast, slow *RGB
+				var err1, err2 error
+				withBaselineJPEG(t, true, func() { fast, err1 = Decode(data, DecodeOptions{}) })
+				withBaselineJPEG(t, false, func() { slow, err2 = Decode(data, DecodeOptions{}) })
+				if err1 != nil || err2 != nil {
+					t.Fatalf("%s: %v / %v", name, err1, err2)
+				}
+				if fast.W != slow.W || fast.H != slow.H {
+					t.Fatalf("%s: %dx%d vs %dx%d", name, fast.W, fast.H, slow.W, slow.H)
+				}
+				if n, worst := countDiff(fast.Pix, slow.Pix); worst > maxLossyDelta {
+					t.Errorf("%s: %d bytes differ from image/jpeg, worst by %d", name, n, worst)
+				}
+			}
+		}
+	}
+}
+
+// TestBaselineJPEGDamaged truncates and corrupts JPEGs (pil_decode's
+// baseline files and a Go-encoded one with every byte position hit once):
+// no panic, and whenever the baseline decoder accepts a file, image/jpeg
+// decodes it too, at the same size — the baseline path never turns a file
+// Decode used to refuse into pixels.
+func TestBaselineJPEGDamaged(t *testing.T) {
+	var seeds [][]byte
+	for _, name := range []string{"s444.jpg", "s422.jpg", "odd420.jpg", "gray.jpg", "orient6.jpg"} {
+		b, err := os.ReadFile(filepath.Join("testdata/pil_decode", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		seeds = append(seeds, b)
+	}
+	rng := rand.New(rand.NewPCG(5, 21))
+	seeds = append(seeds, goJPEG(t, rng, 40, 24, 75, false))
+	accepted := 0
+	for _, seed := range seeds {
+		var variants [][]byte
+		for cut := 2; cut < len(seed); cut += max(1, len(seed)/97) {
+			variants = append(variants, seed[:cut])
+		}
+		for i := 2; i < len(seed); i++ {
+			v := bytes.Clone(seed)
+			v[i] ^= uint8(1 + rng.IntN(255))
+			variants = append(variants, v)
+		}
+		for _, v := range variants {
+			cfg, err := jpeg.DecodeConfig(bytes.NewReader(v))
+			if err != nil || cfg.Width*cfg.Height > 1<<16 {
+				continue
+			}
+			m, ok := decodeJPEGBaseline(v, cfg.Width, cfg.Height)
+			if !ok {
+				continue
+			}
+			accepted++
+			ref, err := jpeg.Decode(bytes.NewReader(v))
+			if err != nil {
+				t.Fatalf("baseline decoder accepted a file image/jpeg refuses (%v)", err)
+			}
+			if m.Bounds() != ref.Bounds() {
+				t.Fatalf("bounds %v vs image/jpeg %v", m.Bounds(), ref.Bounds())
+			}
+		}
+	}
+	if accepted == 0 {
+		t.Fatal("no damaged variant decoded; the test checks nothing")
+	}
+	t.Logf("%d damaged variants decoded by both", accepted)
+}
+
+// FuzzBaselineJPEG: arbitrary bytes through the baseline decoder under the
+// fuzz watchdog; when it accepts them image/jpeg must too, at the same size.
+func FuzzBaselineJPEG(f *testing.F) {
+	files, _ := filepath.Glob("testdata/pil_decode/*.jpg")
+	for _, path := range files {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	rng := rand.New(rand.NewPCG(6, 22))
+	f.Add(goJPEG(f, rng, 19, 11, 90, false))
+	f.Add(goJPEG(f, rng, 19, 11, 90, true))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		fuzzguard.Run(t, fuzzguard.Limits{}, func() {
+			cfg, err := jpeg.DecodeConfig(bytes.NewReader(data))
+			if err != nil || cfg.Width*cfg.Height > 1<<20 {
+				return
+			}
+			m, ok := decodeJPEGBaseline(data, cfg.Width, cfg.Height)
+			if !ok {
+				return
+			}
+			ref, err := jpeg.Decode(bytes.NewReader(data))
+			if err != nil {
+				t.Fatalf("baseline decoder accepted a file image/jpeg refuses (%v)", err)
+			}
+			if m.Bounds() != ref.Bounds() {
+				t.Fatalf("bounds %v vs image/jpeg %v", m.Bounds(), ref.Bounds())
+			}
+		})
+	})
+}
