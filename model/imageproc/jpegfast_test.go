@@ -170,3 +170,27 @@ func FuzzBaselineJPEG(f *testing.F) {
 		})
 	})
 }
+
+// TestBaselineJPEGCoverage: every JPEG of testdata/pil_decode except the
+// progressive and CMYK ones goes through the baseline decoder (so
+// TestDecodeModesMatchPIL holds it to exact equality with PIL): 4:4:4,
+// 4:2:2, 4:2:0 (odd size), 4:4:0, gray, restart intervals of 1, 2, 3, 5
+// blocks and one MCU row, Huffman-optimised tables, 16-bit quantisation
+// tables (SOF1), EXIF.
+func TestBaselineJPEGCoverage(t *testing.T) {
+	files, err := filepath.Glob("testdata/pil_decode/*.jpg")
+	if err != nil || len(files) < 20 {
+		t.Fatalf("pil_decode JPEGs: %d, %v", len(files), err)
+	}
+	for _, path := range files {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		name := filepath.Base(path)
+		want := name != "progressive.jpg" && name != "cmyk.jpg"
+		if got := baselineJPEG(data); got != want {
+			t.Errorf("%s: baseline decoder takes it: %v, want %v", name, got, want)
+		}
+	}
+}
