@@ -36,6 +36,9 @@ type huffTable struct {
 	mincode [17]int32
 	vals    [256]uint8
 	defined bool
+	// fast: for AC tables, codes whose length plus coefficient bits fit in
+	// lookBits: int32(value)<<16 | run<<4 | total length; 0 if none.
+	fast [1 << lookBits]int32
 }
 
 // build fills the table from a DHT's 16 counts and symbols; false if the
@@ -67,6 +70,18 @@ func (t *huffTable) build(counts []uint8, syms []uint8) bool {
 			t.maxcode[l] = -1
 		}
 		code <<= 1
+	}
+	for i, e := range t.look {
+		l, rs := uint(e>>8), int(e&0xff)
+		r, sz := rs>>4, uint(rs&15)
+		if l == 0 || sz == 0 || l+sz > lookBits {
+			continue
+		}
+		v := int32(i>>(lookBits-l-sz)) & (1<<sz - 1)
+		if v < 1<<(sz-1) {
+			v += -1<<sz + 1
+		}
+		t.fast[i] = v<<16 | int32(r)<<4 | int32(l+sz)
 	}
 	t.defined = true
 	return true
@@ -409,13 +424,8 @@ func (d *baselineDecoder) overrun() bool {
 	return int(d.nbits) < 8*d.pad
 }
 
-func (d *baselineDecoder) huff(t *huffTable) int {
-	if e := t.look[d.acc>>(64-lookBits)]; e != 0 {
-		n := uint(e >> 8)
-		d.acc <<= n
-		d.nbits -= n
-		return int(e & 0xff)
-	}
+// huffSlow decodes a code longer than lookBits bits (or reports bad).
+func (d *baselineDecoder) huffSlow(t *huffTable) int {
 	for l := lookBits + 1; l <= 16; l++ {
 		code := int32(d.acc >> (64 - l))
 		if code <= t.maxcode[l] {
@@ -426,17 +436,6 @@ func (d *baselineDecoder) huff(t *huffTable) int {
 	}
 	d.bad = true
 	return 0
-}
-
-// receive reads s bits (s ≤ 16) and sign-extends them as JPEG's EXTEND.
-func (d *baselineDecoder) receive(s int) int32 {
-	v := int32(d.acc >> (64 - uint(s)))
-	d.acc <<= uint(s)
-	d.nbits -= uint(s)
-	if v < 1<<(s-1) {
-		v += -1<<s + 1
-	}
-	return v
 }
 
 // scan decodes the entropy-coded data of the single scan and the IDCT of
@@ -467,12 +466,13 @@ func (d *baselineDecoder) scan() bool {
 				c := &d.comps[ci]
 				for by := 0; by < c.v; by++ {
 					for bx := 0; bx < c.h; bx++ {
-						last := d.block(&blk, c)
+						last := d.block(&blk, c, &d.quant[c.tq])
 						if d.bad {
 							return false
 						}
 						row, col := (my*c.v+by)*8, (mx*c.h+bx)*8
-						idctIslow(c.plane[row*c.stride+col:], c.stride, &blk, &d.quant[c.tq], last)
+						idctIslow(c.plane[row*c.stride+col:], c.stride, &blk, last)
+						clearBlock(&blk, last)
 					}
 				}
 			}
@@ -516,31 +516,80 @@ func (d *baselineDecoder) restartMarker(n int) bool {
 	return true
 }
 
-// block decodes one block's coefficients into blk (natural order, as
-// libjpeg's 16-bit JCOEF) and returns the highest zig-zag index written
-// (0: DC only).
-func (d *baselineDecoder) block(blk *[64]int32, c *jpegComp) int {
-	*blk = [64]int32{}
-	if d.nbits < 32 {
+// block decodes one block's coefficients into blk, dequantised (libjpeg's
+// 16-bit JCOEF times its 16-bit multiplier), natural order, and returns the
+// highest zig-zag index written (0: DC only). blk must be zero on entry
+// except where a previous block's positions are cleared by clearBlock.
+func (d *baselineDecoder) block(blk *[64]int32, c *jpegComp, q *[64]int32) int {
+	acc, nbits := d.acc, d.nbits
+	if nbits < 32 {
 		d.fill()
+		acc, nbits = d.acc, d.nbits
 	}
-	s := d.huff(&d.dc[c.td])
+	dct := &d.dc[c.td]
+	var s int
+	if e := dct.look[acc>>(64-lookBits)]; e != 0 {
+		n := uint(e >> 8)
+		acc <<= n
+		nbits -= n
+		s = int(e & 0xff)
+	} else {
+		d.acc, d.nbits = acc, nbits
+		s = d.huffSlow(dct)
+		acc, nbits = d.acc, d.nbits
+	}
 	if s > 11 {
 		d.bad = true // beyond 8-bit DC differences; image/jpeg decides
 		return 0
 	}
-	var diff int32
 	if s > 0 {
-		diff = d.receive(s)
+		v := int32(acc >> (64 - uint(s)))
+		acc <<= uint(s)
+		nbits -= uint(s)
+		if v < 1<<(s-1) {
+			v += -1<<s + 1
+		}
+		c.pred += v
 	}
-	c.pred += diff
-	blk[0] = int32(int16(c.pred))
+	blk[0] = int32(int16(c.pred)) * q[0]
+	act := &d.ac[c.ta]
 	last := 0
 	for k := 1; k < 64; {
-		if d.nbits < 32 {
+		if nbits < 32 {
+			d.acc, d.nbits = acc, nbits
 			d.fill()
+			acc, nbits = d.acc, d.nbits
 		}
-		rs := d.huff(&d.ac[c.ta])
+		idx := acc >> (64 - lookBits)
+		if f := act.fast[idx]; f != 0 {
+			k += int(f>>4) & 15
+			n := uint(f & 15)
+			acc <<= n
+			nbits -= n
+			if k > 63 {
+				d.bad = true
+				return 0
+			}
+			z := jpegNatural[k]
+			blk[z] = (f >> 16) * q[z]
+			last = k
+			k++
+			continue
+		}
+		var rs int
+		if e := act.look[idx]; e != 0 {
+			n := uint(e >> 8)
+			acc <<= n
+			nbits -= n
+			rs = int(e & 0xff)
+		} else {
+			d.acc, d.nbits = acc, nbits
+			rs = d.huffSlow(act)
+			acc, nbits = d.acc, d.nbits
+			if d.bad {
+				return 0
+			}
+		}
 		r, s := rs>>4, rs&15
 		if s == 0 {
 			if r == 0 {
@@ -560,11 +609,26 @@ func (d *baselineDecoder) block(blk *[64]int32, c *jpegComp) int {
 			d.bad = true
 			return 0
 		}
-		blk[jpegNatural[k]] = d.receive(s)
+		v := int32(acc >> (64 - uint(s)))
+		acc <<= uint(s)
+		nbits -= uint(s)
+		if v < 1<<(s-1) {
+			v += -1<<s + 1
+		}
+		z := jpegNatural[k]
+		blk[z] = int32(int16(v)) * q[z]
 		last = k
 		k++
 	}
+	d.acc, d.nbits = acc, nbits
 	return last
+}
+
+// clearBlock zeroes the positions block wrote (zig-zag 0..last).
+func clearBlock(blk *[64]int32, last int) {
+	for _, z := range jpegNatural[:last+1] {
+		blk[z] = 0
+	}
 }
 
 // The islow IDCT's constants (jidctint.c, CONST_BITS = 13).
@@ -583,15 +647,15 @@ const (
 	fix3_072711026 = 25172
 )
 
-// idctIslow is libjpeg's jpeg_idct_islow: dequantise (16-bit multiplier ×
-// 16-bit coefficient), columns into an int workspace scaled by 2^2, rows
+// idctIslow is libjpeg's jpeg_idct_islow on a dequantised block (block
+// multiplies as libjpeg does: 16-bit multiplier × 16-bit coefficient): columns into an int workspace scaled by 2^2, rows
 // descaled by 2^18 and range-limited, into 8×8 samples at out (stride).
 // last is the highest zig-zag index of a nonzero coefficient; 0 takes the
 // DC-only shortcut, which gives the same samples.
-func idctIslow(out []uint8, stride int, blk *[64]int32, q *[64]int32, last int) {
+func idctIslow(out []uint8, stride int, blk *[64]int32, last int) {
 	_ = out[7*stride+7]
 	if last == 0 {
-		dc := int(int32(blk[0]*q[0]) << 2)
+		dc := int(int32(blk[0]) << 2)
 		v := rangeLimit[((dc+16)>>5)&1023]
 		for y := 0; y < 8; y++ {
 			r := out[y*stride : y*stride+8 : y*stride+8]
@@ -605,28 +669,28 @@ func idctIslow(out []uint8, stride int, blk *[64]int32, q *[64]int32, last int) 
 	for x := 0; x < 8; x++ {
 		if blk[8+x] == 0 && blk[16+x] == 0 && blk[24+x] == 0 && blk[32+x] == 0 &&
 			blk[40+x] == 0 && blk[48+x] == 0 && blk[56+x] == 0 {
-			dc := int(int32(blk[x]*q[x]) << 2)
+			dc := int(int32(blk[x]) << 2)
 			for y := 0; y < 8; y++ {
 				ws[8*y+x] = dc
 			}
 			continue
 		}
-		z2 := int(blk[16+x] * q[16+x])
-		z3 := int(blk[48+x] * q[48+x])
+		z2 := int(blk[16+x])
+		z3 := int(blk[48+x])
 		z1 := (z2 + z3) * fix0_541196100
 		tmp2 := z1 - z3*fix1_847759065
 		tmp3 := z1 + z2*fix0_765366865
-		z2 = int(blk[x] * q[x])
-		z3 = int(blk[32+x] * q[32+x])
+		z2 = int(blk[x])
+		z3 = int(blk[32+x])
 		tmp0 := (z2 + z3) << 13
 		tmp1 := (z2 - z3) << 13
 		tmp10, tmp13 := tmp0+tmp3, tmp0-tmp3
 		tmp11, tmp12 := tmp1+tmp2, tmp1-tmp2
 
-		tmp3 = int(blk[8+x] * q[8+x])
-		tmp2 = int(blk[24+x] * q[24+x])
-		tmp1 = int(blk[40+x] * q[40+x])
-		tmp0 = int(blk[56+x] * q[56+x])
+		tmp3 = int(blk[8+x])
+		tmp2 = int(blk[24+x])
+		tmp1 = int(blk[40+x])
+		tmp0 = int(blk[56+x])
 		o0, o1, o2, o3 := idctOdd(tmp0, tmp1, tmp2, tmp3)
 		const r1 = 1 << 10
 		ws[x] = int(int32((tmp10 + o3 + r1) >> 11))
