@@ -96,6 +96,10 @@ func ycbcrRow(d, yRow, cbRow, crRow []uint8) {
 	d = d[:3*n]
 	cbRow = cbRow[:n]
 	crRow = crRow[:n]
+	if useSIMD && n >= 16 {
+		done := yccRowSIMD(d, yRow, cbRow, crRow)
+		d, yRow, cbRow, crRow = d[3*done:], yRow[done:], cbRow[done:], crRow[done:]
+	}
 	for x, yy := range yRow {
 		Y := int32(yy) + 384
 		cb, cr := cbRow[x], crRow[x]

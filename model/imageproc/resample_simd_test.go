@@ -100,3 +100,31 @@ func TestResizeKernelLayouts(t *testing.T) {
 		t.Error("layout built for a sum that overflows int32")
 	}
 }
+
+// TestYCbCrKernelMatchesTables converts every (Y, Cb, Cr) triple with the
+// colour kernel and with jdcolor.c's tables: rows of all 65,536 (Y, Cb)
+// pairs plus an odd tail (the kernel's 16-pixel steps and the scalar
+// rest), once per Cr.
+func TestYCbCrKernelMatchesTables(t *testing.T) {
+	if !haveSIMD {
+		t.Skip("no kernels on this CPU/platform")
+	}
+	const n = 1<<16 + 7
+	yRow, cb, cr := make([]uint8, n), make([]uint8, n), make([]uint8, n)
+	fast, slow := make([]uint8, 3*n), make([]uint8, 3*n)
+	for i := range yRow {
+		yRow[i] = uint8(i)
+		cb[i] = uint8(i >> 8)
+	}
+	for c := 0; c < 256; c++ {
+		for i := range cr {
+			cr[i] = uint8(c)
+		}
+		withSIMD(t, true, func() { ycbcrRow(fast, yRow, cb, cr) })
+		withSIMD(t, false, func() { ycbcrRow(slow, yRow, cb, cr) })
+		if !bytes.Equal(fast, slow) {
+			n, worst := countDiff(fast, slow)
+			t.Fatalf("Cr=%d: kernel differs from tables in %d bytes, worst by %d", c, n, worst)
+		}
+	}
+}
