@@ -471,7 +471,7 @@ func (d *baselineDecoder) scan() bool {
 							return false
 						}
 						row, col := (my*c.v+by)*8, (mx*c.h+bx)*8
-						idctIslow(c.plane[row*c.stride+col:], c.stride, &blk, last)
+						idctBlock(c.plane[row*c.stride+col:], c.stride, &blk, last)
 						clearBlock(&blk, last)
 					}
 				}
@@ -629,6 +629,16 @@ func clearBlock(blk *[64]int32, last int) {
 	for _, z := range jpegNatural[:last+1] {
 		blk[z] = 0
 	}
+}
+
+// idctBlock is idctIslow, through the AVX2 kernel when it can run (blocks
+// with more than a DC coefficient whose values keep its 32-bit lanes
+// exact).
+func idctBlock(out []uint8, stride int, blk *[64]int32, last int) {
+	if last > 0 && useSIMD && idctSIMD(out, stride, blk) {
+		return
+	}
+	idctIslow(out, stride, blk, last)
 }
 
 // The islow IDCT's constants (jidctint.c, CONST_BITS = 13).

@@ -194,3 +194,59 @@ func TestBaselineJPEGCoverage(t *testing.T) {
 		}
 	}
 }
+
+// TestIDCTKernelMatchesGo runs random dequantised blocks — sparse and
+// dense, small, typical, at the kernel's 2^13 bound and far beyond it
+// (where libjpeg's range-limit wrap-around shows) — through the AVX2 IDCT
+// and the Go IDCT: whenever the kernel takes a block its samples are
+// identical, and it takes every block of small magnitude (random dense
+// blocks of larger magnitude exceed its workspace bound, real ones rarely:
+// see the profile in BENCHMARKS.md).
+func TestIDCTKernelMatchesGo(t *testing.T) {
+	if !haveSIMD {
+		t.Skip("no kernels on this CPU/platform")
+	}
+	rng := rand.New(rand.NewPCG(8, 8))
+	const stride = 13 // rows of a wider plane
+	for _, mag := range []int32{3, 60, 1000, 4000, 8191, 20000, 1 << 22} {
+		taken := 0
+		for i := 0; i < 3000; i++ {
+			var blk [64]int32
+			n := 1 + rng.IntN(64)
+			last := 0
+			for j := 0; j < n; j++ {
+				k := rng.IntN(64)
+				blk[jpegNatural[k]] = rng.Int32N(2*mag+1) - mag
+				last = max(last, k)
+			}
+			if i%7 == 0 {
+				blk[0] = rng.Int32N(2*mag+1) - mag
+			}
+			fast := make([]uint8, 7*stride+8)
+			slow := make([]uint8, 7*stride+8)
+			for j := range fast {
+				fast[j], slow[j] = 0xa5, 0xa5
+			}
+			b := blk
+			ok := idctSIMD(fast, stride, &b)
+			if b != blk {
+				t.Fatal("kernel modified the block")
+			}
+			idctIslow(slow, stride, &blk, 63)
+			if !ok {
+				if !bytes.Equal(fast, bytes.Repeat([]uint8{0xa5}, len(fast))) {
+					t.Fatal("kernel refused a block but wrote samples")
+				}
+				continue
+			}
+			taken++
+			if !bytes.Equal(fast, slow) {
+				t.Fatalf("magnitude %d, block %v: kernel %v, Go %v", mag, blk, fast, slow)
+			}
+		}
+		t.Logf("magnitude %d: kernel took %d of 3000 blocks", mag, taken)
+		if mag <= 60 && taken != 3000 {
+			t.Errorf("magnitude %d: kernel took only %d of 3000 blocks", mag, taken)
+		}
+	}
+}
