@@ -150,7 +150,15 @@ func h2v2Fancy(dst, near, far []uint8) {
 	dst[1] = uint8((this*3 + next + 7) >> 4)
 	last := this
 	this = next
-	for i := 1; i < n-1; i++ {
+	i0 := 1
+	if useSIMD {
+		if m := h2v2Interior(dst, near, far); m > 0 {
+			i0 = 1 + m
+			last = int(near[i0-1])*3 + int(far[i0-1])
+			this = int(near[i0])*3 + int(far[i0])
+		}
+	}
+	for i := i0; i < n-1; i++ {
 		next = int(near[i+1])*3 + int(far[i+1])
 		dst[2*i] = uint8((this*3 + last + 8) >> 4)
 		dst[2*i+1] = uint8((this*3 + next + 7) >> 4)

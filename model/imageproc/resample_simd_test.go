@@ -128,3 +128,29 @@ func TestYCbCrKernelMatchesTables(t *testing.T) {
 		}
 	}
 }
+
+// TestH2V2KernelMatchesGo: the fancy-upsampling kernel against the Go
+// loop on random and extreme chroma rows of every length 3..100.
+func TestH2V2KernelMatchesGo(t *testing.T) {
+	if !haveSIMD {
+		t.Skip("no kernels on this CPU/platform")
+	}
+	rng := rand.New(rand.NewPCG(2, 2))
+	for n := 3; n <= 100; n++ {
+		for trial := 0; trial < 20; trial++ {
+			near, far := make([]uint8, n), make([]uint8, n)
+			for i := range near {
+				near[i], far[i] = uint8(rng.Uint32()), uint8(rng.Uint32())
+				if trial%4 == 1 {
+					near[i], far[i] = 255, 255
+				}
+			}
+			fast, slow := make([]uint8, 2*n), make([]uint8, 2*n)
+			withSIMD(t, true, func() { h2v2Fancy(fast, near, far) })
+			withSIMD(t, false, func() { h2v2Fancy(slow, near, far) })
+			if !bytes.Equal(fast, slow) {
+				t.Fatalf("n=%d: kernel %v, Go %v", n, fast, slow)
+			}
+		}
+	}
+}

@@ -1,0 +1,5 @@
+//go:build !amd64 || purego
+
+package imageproc
+
+func h2v2Interior(dst, near, far []uint8) int { return 0 }
