@@ -162,7 +162,10 @@ func Decode(data []byte, opts DecodeOptions) (*RGB, error) {
 	}
 	var m image.Image
 	if f == JPEG && useBaselineJPEG {
-		m, _ = decodeJPEGBaseline(data, cfg.Width, cfg.Height)
+		var planes *[]uint8
+		if m, planes, _ = decodeJPEGBaseline(data, cfg.Width, cfg.Height); m != nil {
+			defer releasePlanes(planes) // m is not used after Decode returns
+		}
 	}
 	if m == nil {
 		if m, err = decode(data); err != nil {

@@ -83,7 +83,8 @@ func baselineJPEG(data []byte) bool {
 	if err != nil {
 		return false
 	}
-	_, ok := decodeJPEGBaseline(data, cfg.Width, cfg.Height)
+	_, planes, ok := decodeJPEGBaseline(data, cfg.Width, cfg.Height)
+	releasePlanes(planes)
 	return ok
 }
 

@@ -3,6 +3,7 @@ package imageproc
 import (
 	"encoding/binary"
 	"image"
+	"sync"
 )
 
 // A baseline JPEG decoder that reproduces libjpeg-turbo's sample values
@@ -115,6 +116,19 @@ type baselineDecoder struct {
 	jfif    bool
 	adobe   bool
 	sof     bool
+	buf     *[]uint8 // the planes' storage, from planePool
+}
+
+// planePool recycles the component planes between decodes (see
+// releasePlanes).
+var planePool sync.Pool
+
+// releasePlanes returns the planes of an image decodeJPEGBaseline made to
+// the pool; the image must not be used afterwards.
+func releasePlanes(buf *[]uint8) {
+	if buf != nil {
+		planePool.Put(buf)
+	}
 }
 
 // jpegNatural maps zig-zag positions to natural order.
@@ -146,15 +160,18 @@ func init() {
 
 // decodeJPEGBaseline decodes data when it is a baseline JPEG this decoder
 // reproduces exactly (see above) of the size w × h Decode checked; ok is
-// false otherwise, and the caller falls back to image/jpeg.
-func decodeJPEGBaseline(data []byte, w, h int) (img image.Image, ok bool) {
+// false otherwise, and the caller falls back to image/jpeg. The image's
+// planes live in planes, which the caller hands to releasePlanes when done
+// with the image.
+func decodeJPEGBaseline(data []byte, w, h int) (img image.Image, planes *[]uint8, ok bool) {
 	d := &baselineDecoder{data: data, w: w, h: h}
 	if !d.parse() {
-		return nil, false
+		releasePlanes(d.buf)
+		return nil, nil, false
 	}
 	if d.ncomp == 1 {
 		c := &d.comps[0]
-		return &image.Gray{Pix: c.plane, Stride: c.stride, Rect: image.Rect(0, 0, w, h)}, true
+		return &image.Gray{Pix: c.plane, Stride: c.stride, Rect: image.Rect(0, 0, w, h)}, d.buf, true
 	}
 	ratio := image.YCbCrSubsampleRatio444
 	switch [2]int{d.comps[0].h, d.comps[0].v} {
@@ -169,7 +186,7 @@ func decodeJPEGBaseline(data []byte, w, h int) (img image.Image, ok bool) {
 		Y: d.comps[0].plane, Cb: d.comps[1].plane, Cr: d.comps[2].plane,
 		YStride: d.comps[0].stride, CStride: d.comps[1].stride,
 		SubsampleRatio: ratio, Rect: image.Rect(0, 0, w, h),
-	}, true
+	}, d.buf, true
 }
 
 // parse walks the markers, decodes the one scan and requires EOI after it.
@@ -296,11 +313,26 @@ func (d *baselineDecoder) parseSOF(s []byte) bool {
 	hmax, vmax := d.comps[0].h, d.comps[0].v
 	mcux := (d.w + 8*hmax - 1) / (8 * hmax)
 	mcuy := (d.h + 8*vmax - 1) / (8 * vmax)
+	total := 0
 	for i := 0; i < d.ncomp; i++ {
 		c := &d.comps[i]
 		c.bw, c.bh = mcux*c.h, mcuy*c.v
 		c.stride = 8 * c.bw
-		c.plane = make([]uint8, c.stride*8*c.bh)
+		total += c.stride * 8 * c.bh
+	}
+	// Every sample of the planes is written by a block's IDCT, so a
+	// recycled buffer needs no clearing.
+	if bp, _ := planePool.Get().(*[]uint8); bp != nil && cap(*bp) >= total {
+		d.buf = bp
+	} else {
+		b := make([]uint8, total)
+		d.buf = &b
+	}
+	buf := (*d.buf)[:total]
+	for i := 0; i < d.ncomp; i++ {
+		c := &d.comps[i]
+		n := c.stride * 8 * c.bh
+		c.plane, buf = buf[:n:n], buf[n:]
 	}
 	d.sof = true
 	return true

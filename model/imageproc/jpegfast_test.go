@@ -116,7 +116,7 @@ func TestBaselineJPEGDamaged(t *testing.T) {
 			if err != nil || cfg.Width*cfg.Height > 1<<16 {
 				continue
 			}
-			m, ok := decodeJPEGBaseline(v, cfg.Width, cfg.Height)
+			m, _, ok := decodeJPEGBaseline(v, cfg.Width, cfg.Height)
 			if !ok {
 				continue
 			}
@@ -156,7 +156,7 @@ func FuzzBaselineJPEG(f *testing.F) {
 			if err != nil || cfg.Width*cfg.Height > 1<<20 {
 				return
 			}
-			m, ok := decodeJPEGBaseline(data, cfg.Width, cfg.Height)
+			m, _, ok := decodeJPEGBaseline(data, cfg.Width, cfg.Height)
 			if !ok {
 				return
 			}
