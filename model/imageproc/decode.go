@@ -93,8 +93,8 @@ func Sniff(data []byte) (Format, error) {
 // Decode decodes a JPEG, PNG, GIF (first frame), BMP or WebP image into RGB
 // exactly as PIL's Image.open(...) followed by ImageOps.exif_transpose and
 // convert("RGB") (the path transformers' load_image takes), for lossless
-// formats; lossy formats differ from libjpeg-turbo within the bound stated
-// in the package doc. The size is checked with DecodeConfig against the
+// formats and baseline JPEGs; other lossy files differ from libjpeg-turbo
+// and libwebp within the bounds stated in the package doc. The size is checked with DecodeConfig against the
 // pixel limit before the pixels are decoded.
 func Decode(data []byte, opts DecodeOptions) (*RGB, error) {
 	f, err := Sniff(data)
