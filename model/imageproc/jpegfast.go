@@ -558,7 +558,7 @@ func (d *baselineDecoder) block(blk *[64]int32, c *jpegComp, q *[64]int32) int {
 		d.fill()
 		acc, nbits = d.acc, d.nbits
 	}
-	dct := &d.dc[c.td]
+	dct := &d.dc[c.td&3]
 	var s int
 	if e := dct.look[acc>>(64-lookBits)]; e != 0 {
 		n := uint(e >> 8)
@@ -584,7 +584,7 @@ func (d *baselineDecoder) block(blk *[64]int32, c *jpegComp, q *[64]int32) int {
 		c.pred += v
 	}
 	blk[0] = int32(int16(c.pred)) * q[0]
-	act := &d.ac[c.ta]
+	act := &d.ac[c.ta&3]
 	last := 0
 	for k := 1; k < 64; {
 		if nbits < 32 {
@@ -602,7 +602,7 @@ func (d *baselineDecoder) block(blk *[64]int32, c *jpegComp, q *[64]int32) int {
 				d.bad = true
 				return 0
 			}
-			z := jpegNatural[k]
+			z := jpegNatural[k&63] & 63 // k ≤ 63; the masks drop bounds checks
 			blk[z] = (f >> 16) * q[z]
 			last = k
 			k++
@@ -647,7 +647,7 @@ func (d *baselineDecoder) block(blk *[64]int32, c *jpegComp, q *[64]int32) int {
 		if v < 1<<(s-1) {
 			v += -1<<s + 1
 		}
-		z := jpegNatural[k]
+		z := jpegNatural[k&63] & 63
 		blk[z] = int32(int16(v)) * q[z]
 		last = k
 		k++
