@@ -239,8 +239,17 @@ func checkJPEGScans(data []byte, pixels int64) error {
 				ErrTooLarge, scans-1, pixels, maxJPEGScans, int64(maxJPEGScanPixels))
 		}
 		// Skip the entropy-coded segment: up to a marker other than a stuffed
-		// zero or a restart marker.
-		for i+1 < len(data) && !(data[i] == 0xff && data[i+1] != 0 && (data[i+1] < 0xd0 || data[i+1] > 0xd7)) {
+		// zero or a restart marker (IndexByte finds the 0xff candidates).
+		for i+1 < len(data) {
+			j := bytes.IndexByte(data[i:len(data)-1], 0xff)
+			if j < 0 {
+				i = len(data) - 1
+				break
+			}
+			i += j
+			if n := data[i+1]; n != 0 && (n < 0xd0 || n > 0xd7) {
+				break
+			}
 			i++
 		}
 	}
