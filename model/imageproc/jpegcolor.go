@@ -128,7 +128,11 @@ func h2v1Fancy(dst, in []uint8) {
 	dst = dst[:2*n]
 	dst[0] = in[0]
 	dst[1] = uint8((int(in[0])*3 + int(in[1]) + 2) >> 2)
-	for i := 1; i < n-1; i++ {
+	i0 := 1
+	if useSIMD {
+		i0 += h2v1Interior(dst, in)
+	}
+	for i := i0; i < n-1; i++ {
 		v := int(in[i]) * 3
 		dst[2*i] = uint8((v + int(in[i-1]) + 1) >> 2)
 		dst[2*i+1] = uint8((v + int(in[i+1]) + 2) >> 2)

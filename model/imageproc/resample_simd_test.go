@@ -129,8 +129,9 @@ func TestYCbCrKernelMatchesTables(t *testing.T) {
 	}
 }
 
-// TestH2V2KernelMatchesGo: the fancy-upsampling kernel against the Go
-// loop on random and extreme chroma rows of every length 3..100.
+// TestH2V2KernelMatchesGo: the fancy-upsampling kernels (h2v2, h2v1)
+// against the Go loops on random and extreme chroma rows of every length
+// 3..100.
 func TestH2V2KernelMatchesGo(t *testing.T) {
 	if !haveSIMD {
 		t.Skip("no kernels on this CPU/platform")
@@ -149,7 +150,12 @@ func TestH2V2KernelMatchesGo(t *testing.T) {
 			withSIMD(t, true, func() { h2v2Fancy(fast, near, far) })
 			withSIMD(t, false, func() { h2v2Fancy(slow, near, far) })
 			if !bytes.Equal(fast, slow) {
-				t.Fatalf("n=%d: kernel %v, Go %v", n, fast, slow)
+				t.Fatalf("h2v2 n=%d: kernel %v, Go %v", n, fast, slow)
+			}
+			withSIMD(t, true, func() { h2v1Fancy(fast, near) })
+			withSIMD(t, false, func() { h2v1Fancy(slow, near) })
+			if !bytes.Equal(fast, slow) {
+				t.Fatalf("h2v1 n=%d: kernel %v, Go %v", n, fast, slow)
 			}
 		}
 	}

@@ -12,7 +12,9 @@ GLOBL upShuf<>(SB), RODATA|NOPTR, $32
 
 DATA upConst<>+0(SB)/4, $0x00080008 // words of 8
 DATA upConst<>+4(SB)/4, $0x00070007 // words of 7
-GLOBL upConst<>(SB), RODATA|NOPTR, $8
+DATA upConst<>+8(SB)/4, $0x00010001 // words of 1
+DATA upConst<>+12(SB)/4, $0x00020002 // words of 2
+GLOBL upConst<>(SB), RODATA|NOPTR, $16
 
 // COLSUM loads 16 samples at off from the near (SI) and far (BX) rows and
 // leaves 3·near + far in r as 16 words.
@@ -61,5 +63,43 @@ uloop:
 	JMP uloop
 
 udone:
+	VZEROUPPER
+	RET
+
+// func h2v1RowAVX2(dst, in *uint8, n int)
+// Outputs 2i, 2i+1 for i in 0..n-1 (n a multiple of 16), reading samples
+// -1 .. n: jdsample.c h2v1_fancy_upsample's interior,
+// dst[2i] = (3·in[i] + in[i−1] + 1) >> 2, dst[2i+1] = (3·in[i] + in[i+1] + 2) >> 2.
+TEXT ·h2v1RowAVX2(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ in+8(FP), SI
+	MOVQ n+16(FP), CX
+	VPBROADCASTD upConst<>+8(SB), Y13
+	VPBROADCASTD upConst<>+12(SB), Y14
+	VMOVDQU upShuf<>(SB), Y15
+
+vloop1:
+	CMPQ CX, $16
+	JLT vdone1
+	VPMOVZXBW (SI), Y0
+	VPMOVZXBW -1(SI), Y1
+	VPMOVZXBW 1(SI), Y2
+	VPADDW Y0, Y0, Y3
+	VPADDW Y0, Y3, Y3   // 3·in[i]
+	VPADDW Y3, Y1, Y1
+	VPADDW Y13, Y1, Y1
+	VPSRLW $2, Y1, Y1   // even
+	VPADDW Y3, Y2, Y2
+	VPADDW Y14, Y2, Y2
+	VPSRLW $2, Y2, Y2   // odd
+	VPACKUSWB Y2, Y1, Y1
+	VPSHUFB Y15, Y1, Y1
+	VMOVDQU Y1, (DI)
+	ADDQ $16, SI
+	ADDQ $32, DI
+	SUBQ $16, CX
+	JMP vloop1
+
+vdone1:
 	VZEROUPPER
 	RET
