@@ -249,9 +249,12 @@ func resampleHorizontal(dst []uint8, dstW int, src []uint8, srcW, rowOffset, row
 		if fast {
 			// The kernel's loads run past the pixels it weights (with
 			// weight 0); on the last rows they must stay inside src.
-			avail := len(src) - start
-			for x0 < dstW && c.simd.hRead[x0] <= avail {
-				x0++
+			if avail := len(src) - start; c.simd.hMax <= avail {
+				x0 = dstW
+			} else {
+				for x0 < dstW && c.simd.hRead[x0] <= avail {
+					x0++
+				}
 			}
 			if x0 > 0 {
 				resampleRowH(drow, srow, x0, c.simd, c.prec)

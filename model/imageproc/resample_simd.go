@@ -30,6 +30,7 @@ type simdCoeffs struct {
 	hHi     []int16
 	hGroups []int32
 	hRead   []int // bytes past the row start that output i's loads touch
+	hMax    int   // the largest hRead
 
 	// Vertical pass: per output, pairs of taps packed as uint32
 	// (uint16(w0) | uint16(w1)<<16), pair j of output i at i*vStride+j; an
@@ -90,6 +91,7 @@ func simdLayout(c coeffs) *simdCoeffs {
 		// The last group loads 16 bytes at pixel 4g+2: bytes up to
 		// 3·(xmin+4g+2)+15.
 		s.hRead[i] = 3*xmin + 12*groups + 10
+		s.hMax = max(s.hMax, s.hRead[i])
 		for g := 0; g < groups; g++ {
 			for lane := 0; lane < 2; lane++ {
 				a0, a1 := tap(4*g + 2*lane)
