@@ -6,6 +6,7 @@ import (
 	"image"
 	"image/color"
 	"image/jpeg"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -249,4 +250,71 @@ func TestIDCTKernelMatchesGo(t *testing.T) {
 			t.Errorf("magnitude %d: kernel took only %d of 3000 blocks", mag, taken)
 		}
 	}
+}
+
+// TestProcessorConcurrentJPEG: goroutines sharing one Processor decode and
+// preprocess different baseline JPEGs (recycled planes, per-worker resize
+// scratch) and get exactly the sequential results.
+func TestProcessorConcurrentJPEG(t *testing.T) {
+	files, err := filepath.Glob("testdata/pil_decode/*.jpg")
+	if err != nil || len(files) == 0 {
+		t.Fatal("no JPEGs")
+	}
+	p, err := NewProcessor(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	type result struct{ pv, cb []float32 }
+	var inputs [][]byte
+	var want []result
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		img, err := p.Decode(data)
+		if err != nil {
+			continue // CMYK etc. with the default input kind
+		}
+		inputs = append(inputs, data)
+		want = append(want, result{p.PixelValues(img), p.CodebookPixelValues(img)})
+	}
+	errs := make(chan error, 4)
+	for g := 0; g < 4; g++ {
+		go func(g int) {
+			for round := 0; round < 5; round++ {
+				for i := range inputs {
+					k := (i + g) % len(inputs)
+					img, err := p.Decode(inputs[k])
+					if err != nil {
+						errs <- err
+						return
+					}
+					pv, cb := p.PixelValues(img), p.CodebookPixelValues(img)
+					if !slicesEqual(pv, want[k].pv) || !slicesEqual(cb, want[k].cb) {
+						errs <- fmt.Errorf("goroutine %d, input %d: results differ from the sequential ones", g, k)
+						return
+					}
+				}
+			}
+			errs <- nil
+		}(g)
+	}
+	for g := 0; g < 4; g++ {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func slicesEqual(a, b []float32) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if math.Float32bits(a[i]) != math.Float32bits(b[i]) {
+			return false
+		}
+	}
+	return true
 }
