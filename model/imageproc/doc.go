@@ -111,17 +111,18 @@
 // # Speed
 //
 // A 640×480 JPEG through Decode and both paths (224 bicubic + 112 Lanczos,
-// normalised), one core: about 320–340 images per CPU second with any
-// backend (≈ 3 ms), against 206–218 for transformers 5.23's torchvision
-// backend and 100–103 for its PIL backend in the same run (Zen 4, loaded
+// normalised), one core: about 330–350 images per CPU second with any
+// backend (≈ 3 ms), against 218–228 for transformers 5.23's torchvision
+// backend and 102–108 for its PIL backend in the same run (Zen 4, loaded
 // machine; BENCHMARKS.md, "Preprocessing: decoder and kernels"). Decoding
-// alone ≈ 470 images/cpu-s (libjpeg-turbo in PIL ≈ 507), the two resizes
-// from decoded pixels ≈ 970–1,150. The hot loops have AVX2 kernels chosen
-// at run time (golang.org/x/sys/cpu), each with a pure-Go twin that tests
-// force and compare bit for bit: the separable resampler (VPMADDWD over
-// int16 taps; PIL's 22-bit taps split in halves), the islow IDCT, h2v2
-// fancy upsampling and the YCbCr→RGB conversion. With build tag purego, or
-// on a CPU without AVX2, the Go twins run.
+// alone ≈ 480 images/cpu-s (libjpeg-turbo: ≈ 565 in PIL, ≈ 600 in
+// torchvision), the two resizes from decoded pixels ≈ 1,090–1,320. The hot
+// loops have AVX2 kernels chosen at run time (golang.org/x/sys/cpu), each
+// with a pure-Go twin that tests force and compare bit for bit: the
+// separable resampler (VPMADDWD over int16 taps; PIL's 22-bit taps split in
+// halves), the islow IDCT, h2v2 and h2v1 fancy upsampling and the
+// YCbCr→RGB conversion. With build tag purego, or on a CPU without AVX2,
+// the Go twins run.
 //
 // # Orientation
 //
