@@ -9,6 +9,7 @@ import (
 	"image/gif"
 	"image/jpeg"
 	"image/png"
+	"math/rand/v2"
 	"runtime/metrics"
 	"strings"
 	"testing"
@@ -353,5 +354,71 @@ func TestMaxDecodeBytesBoundsWhatADecodeAllocates(t *testing.T) {
 	}
 	if _, err := NewProcessor(Config{MaxDecodeBytes: -1}); !errors.Is(err, ErrConfig) {
 		t.Errorf("negative MaxDecodeBytes: %v, want ErrConfig", err)
+	}
+}
+
+// checkJPEGScansByteLoop is checkJPEGScans as it was before the IndexByte
+// skip: the byte-by-byte reference for TestCheckJPEGScansSkip.
+func checkJPEGScansByteLoop(data []byte, pixels int64) error {
+	scans := 0
+	for i := 2; i+1 < len(data); {
+		if data[i] != 0xff {
+			i++
+			continue
+		}
+		m := data[i+1]
+		switch {
+		case m == 0xff || m == 0x00 || m >= 0xd0 && m <= 0xd7 || m == 0x01:
+			i += 2
+			continue
+		case m == 0xd9:
+			return nil
+		}
+		if i+3 >= len(data) {
+			return nil
+		}
+		n := int(data[i+2])<<8 | int(data[i+3])
+		i += 2 + n
+		if m != 0xda {
+			continue
+		}
+		scans++
+		if scans > maxJPEGScans || int64(scans)*pixels > maxJPEGScanPixels {
+			return ErrTooLarge
+		}
+		for i+1 < len(data) && !(data[i] == 0xff && data[i+1] != 0 && (data[i+1] < 0xd0 || data[i+1] > 0xd7)) {
+			i++
+		}
+	}
+	return nil
+}
+
+// TestCheckJPEGScansSkip: the IndexByte skip over entropy-coded data
+// counts the same scans as the byte loop, on progressive files, their
+// truncations and random marker soup (0xff, stuffed zeros, RST, SOS).
+func TestCheckJPEGScansSkip(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 9))
+	var inputs [][]byte
+	for _, scans := range []int{1, 9, 300} {
+		p := progressiveJPEG(64, 48, scans)
+		for cut := 2; cut <= len(p); cut += 1 + len(p)/50 {
+			inputs = append(inputs, p[:cut])
+		}
+	}
+	alphabet := []byte{0xff, 0x00, 0xd0, 0xd7, 0xda, 0xd9, 0x01, 0x02, 0x10, 0xc4}
+	for i := 0; i < 20000; i++ {
+		b := []byte{0xff, 0xd8}
+		for j := rng.IntN(60); j > 0; j-- {
+			b = append(b, alphabet[rng.IntN(len(alphabet))])
+		}
+		inputs = append(inputs, b)
+	}
+	for _, b := range inputs {
+		for _, px := range []int64{1, 1 << 26} {
+			got, want := checkJPEGScans(b, px), checkJPEGScansByteLoop(b, px)
+			if (got == nil) != (want == nil) {
+				t.Fatalf("% x (%d pixels): %v, byte loop %v", b, px, got, want)
+			}
+		}
 	}
 }

@@ -98,8 +98,8 @@ func Sniff(data []byte) (Format, error) {
 // Decode decodes a JPEG, PNG, GIF (first frame), BMP or WebP image into RGB
 // exactly as PIL's Image.open(...) followed by ImageOps.exif_transpose and
 // convert("RGB") (the path transformers' load_image takes), for lossless
-// formats; lossy formats differ from libjpeg-turbo within the bound stated
-// in the package doc. The size is checked with DecodeConfig against the
+// formats and baseline JPEGs; other lossy files differ from libjpeg-turbo
+// and libwebp within the bounds stated in the package doc. The size is checked with DecodeConfig against the
 // pixel limit before the pixels are decoded.
 func Decode(data []byte, opts DecodeOptions) (*RGB, error) {
 	f, err := Sniff(data)
@@ -168,9 +168,17 @@ func Decode(data []byte, opts DecodeOptions) (*RGB, error) {
 			return nil, err
 		}
 	}
-	m, err := decode(data)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %s: %v", ErrCorrupt, f, err)
+	var m image.Image
+	if f == JPEG && useBaselineJPEG {
+		var planes *[]uint8
+		if m, planes, _ = decodeJPEGBaseline(data, cfg.Width, cfg.Height); m != nil {
+			defer releasePlanes(planes) // m is not used after Decode returns
+		}
+	}
+	if m == nil {
+		if m, err = decode(data); err != nil {
+			return nil, fmt.Errorf("%w: %s: %v", ErrCorrupt, f, err)
+		}
 	}
 	var out *RGB
 	switch f {
@@ -194,6 +202,10 @@ func Decode(data []byte, opts DecodeOptions) (*RGB, error) {
 	}
 	return out, nil
 }
+
+// useBaselineJPEG routes baseline JPEGs through decodeJPEGBaseline (exact
+// libjpeg-turbo samples); tests turn it off to reach image/jpeg.
+var useBaselineJPEG = true
 
 // Bounds on a JPEG's scans: image/jpeg's work is about scans × pixels.
 // libjpeg's standard progression uses 6 (gray) to 10 (colour) scans; at
@@ -235,8 +247,17 @@ func checkJPEGScans(data []byte, pixels int64) error {
 				ErrTooLarge, scans-1, pixels, maxJPEGScans, int64(maxJPEGScanPixels))
 		}
 		// Skip the entropy-coded segment: up to a marker other than a stuffed
-		// zero or a restart marker.
-		for i+1 < len(data) && !(data[i] == 0xff && data[i+1] != 0 && (data[i+1] < 0xd0 || data[i+1] > 0xd7)) {
+		// zero or a restart marker (IndexByte finds the 0xff candidates).
+		for i+1 < len(data) {
+			j := bytes.IndexByte(data[i:len(data)-1], 0xff)
+			if j < 0 {
+				i = len(data) - 1
+				break
+			}
+			i += j
+			if n := data[i+1]; n != 0 && (n < 0xd0 || n > 0xd7) {
+				break
+			}
 			i++
 		}
 	}

@@ -76,16 +76,37 @@ func ycbcrToRGB(out *RGB, m *image.YCbCr) {
 			}
 		}
 		yo := m.YOffset(b.Min.X, b.Min.Y+y)
-		yRow := m.Y[yo : yo+w]
-		d := out.Pix[3*y*w : 3*(y+1)*w]
-		for x, yy := range yRow {
-			cb, cr := cbRow[x], crRow[x]
-			Y := int32(yy)
-			p := d[3*x : 3*x+3 : 3*x+3]
-			p[0] = clampY(Y + crRTab[cr])
-			p[1] = clampY(Y + (cbGTab[cb]+crGTab[cr])>>16)
-			p[2] = clampY(Y + cbBTab[cb])
-		}
+		ycbcrRow(out.Pix[3*y*w:3*(y+1)*w], m.Y[yo:yo+w], cbRow[:w], crRow[:w])
+	}
+}
+
+// clampTab[(v+384)&1023] is v clamped to 0..255 for v in -384..639 (the
+// sums ycbcrRow forms lie in -227..482).
+var clampTab [1024]uint8
+
+func init() {
+	for i := range clampTab {
+		clampTab[i] = clampY(int32(i - 384))
+	}
+}
+
+// ycbcrRow converts one row: jdcolor.c's ycc_rgb_convert with its tables.
+func ycbcrRow(d, yRow, cbRow, crRow []uint8) {
+	n := len(yRow)
+	d = d[:3*n]
+	cbRow = cbRow[:n]
+	crRow = crRow[:n]
+	if useSIMD && n >= 16 {
+		done := yccRowSIMD(d, yRow, cbRow, crRow)
+		d, yRow, cbRow, crRow = d[3*done:], yRow[done:], cbRow[done:], crRow[done:]
+	}
+	for x, yy := range yRow {
+		Y := int32(yy) + 384
+		cb, cr := cbRow[x], crRow[x]
+		p := d[3*x : 3*x+3 : 3*x+3]
+		p[0] = clampTab[(Y+crRTab[cr])&1023]
+		p[1] = clampTab[(Y+(cbGTab[cb]+crGTab[cr])>>16)&1023]
+		p[2] = clampTab[(Y+cbBTab[cb])&1023]
 	}
 }
 
@@ -107,7 +128,11 @@ func h2v1Fancy(dst, in []uint8) {
 	dst = dst[:2*n]
 	dst[0] = in[0]
 	dst[1] = uint8((int(in[0])*3 + int(in[1]) + 2) >> 2)
-	for i := 1; i < n-1; i++ {
+	i0 := 1
+	if useSIMD {
+		i0 += h2v1Interior(dst, in)
+	}
+	for i := i0; i < n-1; i++ {
 		v := int(in[i]) * 3
 		dst[2*i] = uint8((v + int(in[i-1]) + 1) >> 2)
 		dst[2*i+1] = uint8((v + int(in[i+1]) + 2) >> 2)
@@ -129,7 +154,15 @@ func h2v2Fancy(dst, near, far []uint8) {
 	dst[1] = uint8((this*3 + next + 7) >> 4)
 	last := this
 	this = next
-	for i := 1; i < n-1; i++ {
+	i0 := 1
+	if useSIMD {
+		if m := h2v2Interior(dst, near, far); m > 0 {
+			i0 = 1 + m
+			last = int(near[i0-1])*3 + int(far[i0-1])
+			this = int(near[i0])*3 + int(far[i0])
+		}
+	}
+	for i := i0; i < n-1; i++ {
 		next = int(near[i+1])*3 + int(far[i+1])
 		dst[2*i] = uint8((this*3 + last + 8) >> 4)
 		dst[2*i+1] = uint8((this*3 + next + 7) >> 4)

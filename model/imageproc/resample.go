@@ -133,6 +133,7 @@ type coeffs struct {
 	bounds []int
 	k      []int32
 	prec   uint
+	simd   *simdCoeffs // kernel layout; nil without the kernels or when int32 sums could overflow
 }
 
 // quantization is how float weights become fixed point.
@@ -217,6 +218,9 @@ func precomputeCoeffs(inSize int, in0, in1 float32, outSize int, f Filter, q qua
 			}
 		}
 	}
+	if haveSIMD {
+		c.simd = simdLayout(c)
+	}
 	return c
 }
 
@@ -236,46 +240,84 @@ func clip8(ss int, prec uint) uint8 {
 // resampleHorizontal fills dst (dstW × rows RGB) from rows rowOffset.. of src
 // (srcW wide), as ImagingResampleHorizontal_8bpc.
 func resampleHorizontal(dst []uint8, dstW int, src []uint8, srcW, rowOffset, rows int, c coeffs) {
+	fast := useSIMD && c.simd != nil
+	for yy := 0; yy < rows; yy++ {
+		start := (yy + rowOffset) * srcW * 3
+		srow := src[start : start+srcW*3]
+		drow := dst[yy*dstW*3 : (yy+1)*dstW*3]
+		x0 := 0
+		if fast {
+			// The kernel's loads run past the pixels it weights (with
+			// weight 0); on the last rows they must stay inside src.
+			if avail := len(src) - start; c.simd.hMax <= avail {
+				x0 = dstW
+			} else {
+				for x0 < dstW && c.simd.hRead[x0] <= avail {
+					x0++
+				}
+			}
+			if x0 > 0 {
+				resampleRowH(drow, srow, x0, c.simd, c.prec)
+			}
+		}
+		resampleRowHGo(drow, srow, x0, dstW, c)
+	}
+}
+
+// resampleRowHGo computes outputs x0..x1-1 of one row of the horizontal
+// pass.
+func resampleRowHGo(drow, srow []uint8, x0, x1 int, c coeffs) {
 	half := 1 << (c.prec - 1)
 	ks := c.ksize
-	for yy := 0; yy < rows; yy++ {
-		srow := src[(yy+rowOffset)*srcW*3 : (yy+rowOffset+1)*srcW*3]
-		drow := dst[yy*dstW*3 : (yy+1)*dstW*3]
-		for xx := 0; xx < dstW; xx++ {
-			xmin, n := c.bounds[2*xx], c.bounds[2*xx+1]
-			k := c.k[xx*ks : xx*ks+n]
-			s := srow[xmin*3 : (xmin+n)*3]
-			ss0, ss1, ss2 := half, half, half
-			for len(k) >= 2 && len(s) >= 6 {
-				w0, w1 := int(k[0]), int(k[1])
-				ss0 += int(s[0])*w0 + int(s[3])*w1
-				ss1 += int(s[1])*w0 + int(s[4])*w1
-				ss2 += int(s[2])*w0 + int(s[5])*w1
-				k, s = k[2:], s[6:]
-			}
-			if len(k) == 1 && len(s) >= 3 {
-				w0 := int(k[0])
-				ss0 += int(s[0]) * w0
-				ss1 += int(s[1]) * w0
-				ss2 += int(s[2]) * w0
-			}
-			d := drow[xx*3 : xx*3+3 : xx*3+3]
-			d[0] = clip8(ss0, c.prec)
-			d[1] = clip8(ss1, c.prec)
-			d[2] = clip8(ss2, c.prec)
+	for xx := x0; xx < x1; xx++ {
+		xmin, n := c.bounds[2*xx], c.bounds[2*xx+1]
+		k := c.k[xx*ks : xx*ks+n]
+		s := srow[xmin*3 : (xmin+n)*3]
+		ss0, ss1, ss2 := half, half, half
+		for len(k) >= 2 && len(s) >= 6 {
+			w0, w1 := int(k[0]), int(k[1])
+			ss0 += int(s[0])*w0 + int(s[3])*w1
+			ss1 += int(s[1])*w0 + int(s[4])*w1
+			ss2 += int(s[2])*w0 + int(s[5])*w1
+			k, s = k[2:], s[6:]
 		}
+		if len(k) == 1 && len(s) >= 3 {
+			w0 := int(k[0])
+			ss0 += int(s[0]) * w0
+			ss1 += int(s[1]) * w0
+			ss2 += int(s[2]) * w0
+		}
+		d := drow[xx*3 : xx*3+3 : xx*3+3]
+		d[0] = clip8(ss0, c.prec)
+		d[1] = clip8(ss1, c.prec)
+		d[2] = clip8(ss2, c.prec)
 	}
 }
 
 // resampleVertical fills dst (w × dstH RGB) from src (w wide), as
-// ImagingResampleVertical_8bpc. acc is scratch of at least w*3 ints. Integer
+// ImagingResampleVertical_8bpc; src's row 0 is the image's row first (the
+// bounds are in image rows). acc is scratch of at least w*3 ints. Integer
 // sums are exact, so accumulating row by row gives PIL's per-pixel sums.
-func resampleVertical(dst []uint8, w, dstH int, src []uint8, c coeffs, acc []int) {
+func resampleVertical(dst []uint8, w, dstH int, src []uint8, first int, c coeffs, acc []int) {
 	half := 1 << (c.prec - 1)
 	rowLen := w * 3
+	if useSIMD && c.simd != nil && rowLen >= 16 {
+		for yy := 0; yy < dstH; yy++ {
+			ymin, n := c.bounds[2*yy]-first, c.bounds[2*yy+1]
+			drow := dst[yy*rowLen : (yy+1)*rowLen]
+			if n == 0 {
+				for i := range drow {
+					drow[i] = clip8(half, c.prec)
+				}
+				continue
+			}
+			resampleRowV(drow, src[ymin*rowLen:(ymin+n)*rowLen], rowLen, yy, c.simd, c.prec)
+		}
+		return
+	}
 	acc = acc[:rowLen]
 	for yy := 0; yy < dstH; yy++ {
-		ymin, n := c.bounds[2*yy], c.bounds[2*yy+1]
+		ymin, n := c.bounds[2*yy]-first, c.bounds[2*yy+1]
 		k := c.k[yy*c.ksize : yy*c.ksize+n]
 		for i := range acc {
 			acc[i] = half
@@ -425,29 +467,22 @@ func ResizeWith(dst, img *RGB, w, h int, f Filter, b Backend, r *Resizer) {
 		// Pillow 13: vertical first over the whole width, then horizontal.
 		scratch.tmp = grow(scratch.tmp, img.W*h*3)
 		scratch.acc = growInt(scratch.acc, img.W*3)
-		resampleVertical(scratch.tmp, img.W, h, img.Pix, cv, scratch.acc)
+		resampleVertical(scratch.tmp, img.W, h, img.Pix, 0, cv, scratch.acc)
 		resampleHorizontal(dst.Pix, w, scratch.tmp, img.W, 0, h, ch)
 		return
 	}
-	src, srcW := img.Pix, img.W
-	boundsV := cv.bounds
+	src, srcW, first := img.Pix, img.W, 0
 	if needH {
 		// Only rows ybox_first .. ybox_last-1 feed the vertical pass.
-		first := cv.bounds[0]
+		first = cv.bounds[0]
 		last := cv.bounds[2*h-2] + cv.bounds[2*h-1]
 		rows := last - first
 		scratch.tmp = grow(scratch.tmp, w*rows*3)
 		resampleHorizontal(scratch.tmp, w, img.Pix, img.W, first, rows, ch)
-		shifted := make([]int, len(cv.bounds))
-		copy(shifted, cv.bounds)
-		for i := 0; i < h; i++ {
-			shifted[2*i] -= first
-		}
-		boundsV = shifted
 		src, srcW = scratch.tmp, w
 	}
 	scratch.acc = growInt(scratch.acc, srcW*3)
-	resampleVertical(dst.Pix, srcW, h, src, coeffs{ksize: cv.ksize, bounds: boundsV, k: cv.k, prec: cv.prec}, scratch.acc)
+	resampleVertical(dst.Pix, srcW, h, src, first, cv, scratch.acc)
 }
 
 // scaleAffineNearest mirrors PIL's NEAREST resize, which _imaging.c routes to
