@@ -311,6 +311,7 @@ func runPipeline(ctx context.Context, name string, p *beam.Pipeline, job pipelin
 		setDrain(kafkaio.Drain)
 		defer setDrain(nil)
 	}
+	verboseFailures.Store(jf.verbose)
 	sum, err := pipelines.Run(ctx, p)
 	stop()
 	switch {
