@@ -44,9 +44,16 @@ func produceTexts(t *testing.T, brokers []string, topic string, from, to int, d 
 			t.Error(err)
 			return
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-		err = w.WriteMessages(ctx, kafka.Message{Key: k, Value: v})
-		cancel()
+		// A broker that just restarted may have no partition leaders
+		// yet: retry for up to a minute.
+		for deadline := time.Now().Add(time.Minute); ; time.Sleep(500 * time.Millisecond) {
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			err = w.WriteMessages(ctx, kafka.Message{Key: k, Value: v})
+			cancel()
+			if err == nil || time.Now().After(deadline) {
+				break
+			}
+		}
 		if err != nil {
 			t.Errorf("produce %d: %v", i, err)
 			return
