@@ -374,7 +374,7 @@ type outcome int
 const (
 	outcomeDone     outcome = iota // restriction finished or split away
 	outcomeIdle                    // caught up with the partition (unbounded)
-	outcomeBusy                    // checkpoint interval reached while data remains
+	outcomeBusy                    // records emitted: checkpoint so that they move on downstream
 	outcomeBackoff                 // transient broker failure (unbounded)
 	outcomeCanceled                // context canceled
 	outcomeDrained                 // Drain was called (unbounded)
