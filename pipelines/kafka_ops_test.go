@@ -44,9 +44,16 @@ func produceTexts(t *testing.T, brokers []string, topic string, from, to int, d 
 			t.Error(err)
 			return
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-		err = w.WriteMessages(ctx, kafka.Message{Key: k, Value: v})
-		cancel()
+		// A broker that just restarted may have no partition leaders
+		// yet: retry for up to a minute.
+		for deadline := time.Now().Add(time.Minute); ; time.Sleep(500 * time.Millisecond) {
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			err = w.WriteMessages(ctx, kafka.Message{Key: k, Value: v})
+			cancel()
+			if err == nil || time.Now().After(deadline) {
+				break
+			}
+		}
 		if err != nil {
 			t.Errorf("produce %d: %v", i, err)
 			return
@@ -328,7 +335,10 @@ func privateBroker(t *testing.T) (c cluster, run func(cmd string)) {
 	}
 	port, cport := freePort(t), freePort(t)
 	env := append(os.Environ(), fmt.Sprintf("FLAVABEAM_KAFKA_PORT=%d", port), fmt.Sprintf("FLAVABEAM_KAFKA_CONTROLLER_PORT=%d", cport),
-		"FLAVABEAM_KAFKA_STATE="+t.TempDir(), "FLAVABEAM_KAFKA_HEAP=-Xms128m -Xmx512m")
+		"FLAVABEAM_KAFKA_STATE="+t.TempDir(), "FLAVABEAM_KAFKA_HEAP=-Xms128m -Xmx512m",
+		// A JVM starting on a loaded 2-core machine was seen to need more
+		// than kafka.sh's default 90 s.
+		"FLAVABEAM_KAFKA_START_TIMEOUT=300")
 	run = func(cmd string) {
 		x := exec.Command("bash", script, cmd)
 		x.Env = env
@@ -362,7 +372,12 @@ func TestStreamingRidesOutBrokerRestartRealBroker(t *testing.T) {
 	in, out := fmt.Sprintf("rs-in-%d", time.Now().UnixNano()), fmt.Sprintf("rs-out-%d", time.Now().UnixNano())
 	createTopicsOn(t, c, in, out, out+DeadLetterSuffix)
 	group := "rs-group-" + in
-	errc, _ := startJob(t, streamingJob(c, in, out, group))
+	cfg := streamingJob(c, in, out, group)
+	// The outage lasts the 12 s pause plus the broker's stop and start,
+	// which on a loaded machine can take minutes: ride out up to 10.
+	cfg.Source.Kafka.RetryTimeout = 10 * time.Minute
+	cfg.Output.Kafka.RetryTimeout = 10 * time.Minute
+	errc, _ := startJob(t, cfg)
 	const half = 200
 	produceTexts(t, c.brokers, in, 0, half, 2*time.Second)
 	waitFor(t, errc, 3*time.Minute, "the first half", func() bool { return c.records(t, out) >= half })

@@ -123,28 +123,51 @@ func (c cluster) produceRecords(t *testing.T, topic string, codec schemas.Codec)
 	return len(msgs)
 }
 
-// readTopic reads every message of every partition of topic.
+// readTopic reads every message of every partition of topic. A broker that
+// just restarted answers "not available" for a while: it retries for up to
+// a minute.
 func (c cluster) readTopic(t *testing.T, topic string) []kafka.Message {
 	t.Helper()
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(500 * time.Millisecond) {
+		out, err := c.tryReadTopic(t, topic)
+		if err == nil {
+			return out
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("read %s: %v", topic, err)
+		}
+	}
+}
+
+func (c cluster) tryReadTopic(t *testing.T, topic string) ([]kafka.Message, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	client := &kafka.Client{Addr: kafka.TCP(c.brokers...), Timeout: 30 * time.Second}
 	meta, err := client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
-	if err != nil || len(meta.Topics) != 1 {
-		t.Fatalf("metadata of %s: %v", topic, err)
+	if err == nil && (len(meta.Topics) != 1 || meta.Topics[0].Error != nil) {
+		err = fmt.Errorf("metadata: %v", meta.Topics)
+	}
+	if err != nil {
+		return nil, err
 	}
 	var out []kafka.Message
 	for _, p := range meta.Topics[0].Partitions {
 		offs, err := client.ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{
 			topic: {kafka.LastOffsetOf(p.ID)}}})
+		if err == nil && offs.Topics[topic][0].Error != nil {
+			err = offs.Topics[topic][0].Error
+		}
 		if err != nil {
-			t.Fatal(err)
+			return nil, err
 		}
 		end := offs.Topics[topic][0].LastOffset
 		for off := int64(0); off < end; {
 			res, err := client.Fetch(ctx, &kafka.FetchRequest{Topic: topic, Partition: p.ID, Offset: off, MaxBytes: 8 << 20})
-			if err != nil || res.Error != nil {
-				t.Fatalf("fetch %s[%d]@%d: %v %v", topic, p.ID, off, err, res.Error)
+			if err == nil {
+				err = res.Error
+			}
+			if err != nil {
+				return nil, fmt.Errorf("fetch %s[%d]@%d: %w", topic, p.ID, off, err)
 			}
 			for {
 				r, err := res.Records.ReadRecord()
@@ -159,7 +182,7 @@ func (c cluster) readTopic(t *testing.T, topic string) []kafka.Message {
 			}
 		}
 	}
-	return out
+	return out, nil
 }
 
 func readAll(t *testing.T, b interface{ Read([]byte) (int, error) }) []byte {
@@ -299,12 +322,30 @@ func TestEmbedParquetToKafkaRealBroker(t *testing.T) { testEmbedParquetToKafka(t
 // records counts the records of topic (the sum of its partitions' end offsets).
 func (c cluster) records(t *testing.T, topic string) int64 {
 	t.Helper()
+	// A broker that just restarted answers "not available" for a while:
+	// retry for up to a minute.
+	var err error
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(500 * time.Millisecond) {
+		var n int64
+		if n, err = c.endOffsetSum(topic); err == nil {
+			return n
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("end offsets of %s: %v", topic, err)
+		}
+	}
+}
+
+func (c cluster) endOffsetSum(topic string) (int64, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	client := &kafka.Client{Addr: kafka.TCP(c.brokers...), Timeout: 30 * time.Second}
 	meta, err := client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
-	if err != nil || len(meta.Topics) != 1 {
-		t.Fatalf("metadata of %s: %v", topic, err)
+	if err == nil && (len(meta.Topics) != 1 || meta.Topics[0].Error != nil) {
+		err = fmt.Errorf("metadata: %v", meta.Topics)
+	}
+	if err != nil {
+		return 0, err
 	}
 	var reqs []kafka.OffsetRequest
 	for _, p := range meta.Topics[0].Partitions {
@@ -312,13 +353,16 @@ func (c cluster) records(t *testing.T, topic string) int64 {
 	}
 	res, err := client.ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{topic: reqs}})
 	if err != nil {
-		t.Fatal(err)
+		return 0, err
 	}
 	var n int64
 	for _, po := range res.Topics[topic] {
+		if po.Error != nil {
+			return 0, po.Error
+		}
 		n += po.LastOffset
 	}
-	return n
+	return n, nil
 }
 
 // TestEmbedKafkaStreamingFake runs the embed job on an unbounded Kafka source:

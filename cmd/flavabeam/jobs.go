@@ -40,6 +40,9 @@ type jobFlags struct {
 	maxPixelsPerByte          int64
 	maxDecodeMiB              int64
 	maxWait                   time.Duration
+	// Kafka latency versus batch size (see io/kafkaio's ReadConfig and
+	// WriteConfig).
+	checkpointInterval, fetchMaxWait, resumeDelay, writeBatchTimeout time.Duration
 
 	progress time.Duration
 	logLevel string
@@ -61,6 +64,10 @@ func (j *jobFlags) register(fs *flagSet) {
 	fs.BoolVar(&j.unbounded, "streaming", false, "read Kafka forever (unbounded; outputs must be Kafka topics; SIGINT or SIGTERM drains it: reads stop, what was read is written and committed, exit 0)")
 	fs.BoolVar(&j.commit, "commit-offsets", false, "commit Kafka offsets to --group-id once Kafka acknowledged each record's output or dead letter")
 	fs.DurationVar(&j.retryTimeout, "kafka-retry-timeout", kafkaio.DefaultRetryTimeout, "how long Kafka reads, writes and commits ride out a broker outage before the job fails")
+	fs.DurationVar(&j.checkpointInterval, "kafka-checkpoint-interval", kafkaio.DefaultCheckpointInterval, "streaming: how long a partition's read keeps its bundle open after its first record before handing the records downstream (latency versus bundle size)")
+	fs.DurationVar(&j.fetchMaxWait, "kafka-fetch-max-wait", 500*time.Millisecond, "how long the broker may hold a fetch while a partition has no new record (an idle partition costs one fetch per interval)")
+	fs.DurationVar(&j.resumeDelay, "kafka-resume-delay", 0, "streaming: extra pause before fetching again after a fetch found nothing new (records produced meanwhile wait for it)")
+	fs.DurationVar(&j.writeBatchTimeout, "kafka-batch-timeout", 5*time.Millisecond, "how long a partial produce batch waits for more records before it is sent")
 	fs.StringVar(&j.output, "output", "", "output `directory` for Parquet files (or use --output-topic)")
 	fs.StringVar(&j.outputTopic, "output-topic", "", "Kafka `topic` for the results, JSON payloads keyed by record id")
 	fs.StringVar(&j.deadLetters, "dead-letters", "", "`directory` for dead-letter Parquet files (default: beside the output)")
@@ -96,8 +103,16 @@ func (j *jobFlags) job() (pipelines.Job, error) {
 		return job, fmt.Errorf("--image-input: %w", err)
 	}
 	conn := kafkaio.ConnConfig{}
-	if j.retryTimeout < 0 {
-		return job, fmt.Errorf("--kafka-retry-timeout %v is negative", j.retryTimeout)
+	for _, d := range []struct {
+		flag string
+		v    time.Duration
+	}{
+		{"kafka-retry-timeout", j.retryTimeout}, {"kafka-checkpoint-interval", j.checkpointInterval},
+		{"kafka-fetch-max-wait", j.fetchMaxWait}, {"kafka-resume-delay", j.resumeDelay}, {"kafka-batch-timeout", j.writeBatchTimeout},
+	} {
+		if d.v < 0 {
+			return job, fmt.Errorf("--%s %v is negative", d.flag, d.v)
+		}
 	}
 	if j.brokers != "" {
 		conn.Brokers = strings.Split(j.brokers, ",")
@@ -121,6 +136,7 @@ func (j *jobFlags) job() (pipelines.Job, error) {
 		job.Source.Kafka = pipelines.KafkaSource{Codec: codec, ReadConfig: kafkaio.ReadConfig{
 			ConnConfig: conn, Topics: strings.Split(j.inputTopic, ","), StartFrom: start, StartTime: at,
 			GroupID: j.groupID, CommitOffsets: j.commit, Unbounded: j.unbounded, RetryTimeout: j.retryTimeout,
+			CheckpointInterval: j.checkpointInterval, MaxWait: j.fetchMaxWait, ResumeDelay: j.resumeDelay,
 		}}
 	} else if j.unbounded {
 		return job, fmt.Errorf("--streaming needs --input-topic")
@@ -133,7 +149,8 @@ func (j *jobFlags) job() (pipelines.Job, error) {
 			s.ParquetOptions.Compression = j.compression
 		}
 		if topic != "" {
-			s.Kafka = kafkaio.WriteConfig{ConnConfig: conn, Topic: topic, Compression: j.compression, RetryTimeout: j.retryTimeout}
+			s.Kafka = kafkaio.WriteConfig{ConnConfig: conn, Topic: topic, Compression: j.compression, RetryTimeout: j.retryTimeout,
+				BatchTimeout: j.writeBatchTimeout}
 		}
 		return s
 	}
@@ -298,6 +315,7 @@ func runPipeline(ctx context.Context, name string, p *beam.Pipeline, job pipelin
 		setDrain(kafkaio.Drain)
 		defer setDrain(nil)
 	}
+	verboseFailures.Store(jf.verbose)
 	sum, err := pipelines.Run(ctx, p)
 	stop()
 	switch {

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 )
 
 // shutdownNoise reports whether a log message is the Beam SDK harness
@@ -16,12 +17,35 @@ func shutdownNoise(msg string) bool {
 	return strings.Contains(msg, "rpc error: code = Canceled desc = context canceled")
 }
 
-// quietShutdown is a slog.Handler that logs shutdownNoise at DEBUG instead
-// of ERROR, so that a clean run logs no ERROR line.
+// verboseFailures is --verbose of the running job: failureNoise stays at
+// ERROR.
+var verboseFailures atomic.Bool
+
+// failureNoise reports whether a log record is prism reporting a failed
+// bundle or job: the lines that carry the execution plan ("while executing
+// Process for Plan[...]", several KB) and the two that only say that a
+// bundle failed. The CLI prints the failure's cause itself, once, after the
+// run; with --verbose it also prints the full error, and these lines stay.
+func failureNoise(r slog.Record) bool {
+	switch r.Message {
+	case "Prism received bundle error from worker response", "stage.Execute aborting due to bundle error":
+		return true
+	}
+	plan := strings.Contains(r.Message, "Plan[")
+	r.Attrs(func(a slog.Attr) bool {
+		plan = plan || strings.Contains(a.Value.String(), "Plan[")
+		return !plan
+	})
+	return plan
+}
+
+// quietShutdown is a slog.Handler that logs shutdownNoise, and failureNoise
+// unless --verbose, at DEBUG instead of ERROR, so that a clean run logs no
+// ERROR line and a failed one prints its cause first.
 type quietShutdown struct{ slog.Handler }
 
 func (h quietShutdown) Handle(ctx context.Context, r slog.Record) error {
-	if r.Level >= slog.LevelError && shutdownNoise(r.Message) {
+	if r.Level >= slog.LevelError && (shutdownNoise(r.Message) || (!verboseFailures.Load() && failureNoise(r))) {
 		if !h.Handler.Enabled(ctx, slog.LevelDebug) {
 			return nil
 		}

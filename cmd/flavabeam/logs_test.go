@@ -25,3 +25,30 @@ func TestQuietShutdownDowngradesOnlyChannelCancellation(t *testing.T) {
 		}
 	}
 }
+
+func TestFailedBundleLogsKeepThePlanForVerbose(t *testing.T) {
+	defer verboseFailures.Store(false)
+	plan := "bundle inst001 stage-001 failed:process bundle failed for instruction inst001 using plan stage-001 : " +
+		"while executing Process for Plan[stage-001]:\n1: DataSource[S[stage-001_source@localhost:1], i0] Out:8"
+	for _, verbose := range []bool{false, true} {
+		verboseFailures.Store(verbose)
+		var buf bytes.Buffer
+		l := slog.New(quietShutdown{slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelWarn})})
+		l.Error("Prism received bundle error from worker response", "bundle", "inst001")
+		l.Error("stage.Execute aborting due to bundle error", "stage", "stage-001", "bundle", "inst001")
+		l.Error("Bundle Failed.", "error", plan)
+		l.Error("job failed", "job.key", "job-001", "error", plan)
+		l.Error("[SDK] process bundle failed: boom")
+		out := buf.String()
+		want := 1
+		if verbose {
+			want = 5
+		}
+		if n := strings.Count(out, "level=ERROR"); n != want || !strings.Contains(out, "boom") {
+			t.Errorf("verbose %v: %d ERROR lines, want %d with the real failure:\n%s", verbose, n, want, out)
+		}
+		if !verbose && strings.Contains(out, "Plan[") {
+			t.Errorf("without --verbose the plan is logged:\n%s", out)
+		}
+	}
+}

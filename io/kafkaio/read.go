@@ -374,7 +374,7 @@ type outcome int
 const (
 	outcomeDone     outcome = iota // restriction finished or split away
 	outcomeIdle                    // caught up with the partition (unbounded)
-	outcomeBusy                    // checkpoint interval reached while data remains
+	outcomeBusy                    // records emitted: checkpoint so that they move on downstream
 	outcomeBackoff                 // transient broker failure (unbounded)
 	outcomeCanceled                // context canceled
 	outcomeDrained                 // Drain was called (unbounded)
@@ -456,7 +456,10 @@ func (fn *readFn) read(ctx context.Context, we *watermarkEstimator,
 	// from is the first offset the next emitted record accounts for (see
 	// Position): the restriction's start, then one past each emitted record.
 	from := rest.Start
-	began := time.Now()
+	// firstEmit is when this call emitted its first record: an unbounded
+	// read checkpoints CheckpointInterval later, because the runner passes
+	// a bundle's records downstream only when the bundle ends.
+	var firstEmit time.Time
 	var failingSince time.Time
 	lag := beam.NewGauge(metricsNamespace, fmt.Sprintf("lag/%s/%d", p.Topic, p.Partition))
 	tp := topicPartition{p.Topic, p.Partition}
@@ -479,8 +482,15 @@ func (fn *readFn) read(ctx context.Context, we *watermarkEstimator,
 			rt.TryClaim(end) // marks the restriction done even when [offset, end) held no data record
 			return outcomeDone, nil
 		}
-		if unbounded && time.Since(began) >= fn.Cfg.CheckpointInterval {
-			return outcomeBusy, nil
+		wait := fn.Cfg.MaxWait
+		if unbounded && !firstEmit.IsZero() {
+			// Records are waiting in this bundle: fetch more only until
+			// the checkpoint is due, never wait past it.
+			left := fn.Cfg.CheckpointInterval - time.Since(firstEmit)
+			if left < time.Millisecond {
+				return outcomeBusy, nil
+			}
+			wait = min(wait, left)
 		}
 
 		res, err := fn.client.Fetch(ctx, &kafka.FetchRequest{
@@ -489,7 +499,7 @@ func (fn *readFn) read(ctx context.Context, we *watermarkEstimator,
 			Offset:    offset,
 			MinBytes:  1,
 			MaxBytes:  int64(fn.Cfg.MaxFetchBytes),
-			MaxWait:   fn.Cfg.MaxWait,
+			MaxWait:   wait,
 		})
 		if err == nil && res.Error != nil {
 			err = res.Error
@@ -507,6 +517,11 @@ func (fn *readFn) read(ctx context.Context, we *watermarkEstimator,
 		if err != nil {
 			if ctx.Err() != nil {
 				continue
+			}
+			if unbounded && !firstEmit.IsZero() {
+				// Hand the records read so far downstream first; the
+				// next call retries the fetch.
+				return outcomeBusy, nil
 			}
 			if unbounded {
 				// Retried across checkpoints, with backoff, for up to
@@ -545,12 +560,18 @@ func (fn *readFn) read(ctx context.Context, we *watermarkEstimator,
 			return outcomeDone, nil
 		}
 		lag.Set(ctx, max(0, res.HighWatermark-offset))
+		if n > 0 && firstEmit.IsZero() {
+			firstEmit = time.Now()
+		}
 		if n == 0 {
 			if !unbounded && res.HighWatermark >= end {
 				// Nothing readable left below end: only control records or
 				// compacted gaps remain.
 				offset = end
 				continue
+			}
+			if unbounded && !firstEmit.IsZero() {
+				return outcomeBusy, nil // caught up: hand the records on now
 			}
 			if unbounded {
 				we.advanceTo(fn.idleWatermark())
@@ -728,9 +749,9 @@ func (fn *unboundedReadFn) ProcessElement(ctx context.Context, we *watermarkEsti
 }
 
 // backoff is the delay before the next fetch of a failing partition:
-// ResumeDelay doubled per failure in a row, at most 5s.
+// ResumeDelay (at least 100ms) doubled per failure in a row, at most 5s.
 func (fn *unboundedReadFn) backoff(p PartitionRange) time.Duration {
-	d := fn.Cfg.ResumeDelay
+	d := max(fn.Cfg.ResumeDelay, 100*time.Millisecond)
 	for i := outages.failures(fn.Instance, topicPartition{p.Topic, p.Partition}); i > 1 && d < 5*time.Second; i-- {
 		d *= 2
 	}

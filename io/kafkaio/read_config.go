@@ -26,6 +26,9 @@ const (
 // WriteConfig.RetryTimeout: how long a broker outage is ridden out.
 const DefaultRetryTimeout = 2 * time.Minute
 
+// DefaultCheckpointInterval is the default of ReadConfig.CheckpointInterval.
+const DefaultCheckpointInterval = 100 * time.Millisecond
+
 // Timestamp policies for ReadConfig.TimestampPolicy.
 const (
 	// TimestampLog uses the record's Kafka timestamp as its Beam event time.
@@ -72,14 +75,23 @@ type ReadConfig struct {
 	// single larger record is still returned whole by the broker.
 	MaxFetchBytes int
 	// MaxWait is how long the broker may hold a fetch while no new record
-	// exists. Default 500ms.
+	// exists: an idle partition costs one fetch (and, unbounded, one
+	// bundle) per MaxWait, and a record produced meanwhile is returned at
+	// once. Default 500ms.
 	MaxWait time.Duration
 	// ResumeDelay is how long an unbounded read waits before fetching again
-	// once it has caught up with a partition. Default 1s.
+	// after a fetch found nothing new (the fetch itself already waited
+	// MaxWait), and the first delay between retries of a failing fetch
+	// (at least 100ms). Every record produced meanwhile waits for it.
+	// Default 0: fetch again at once.
 	ResumeDelay time.Duration
-	// CheckpointInterval bounds one ProcessElement call of an unbounded read
-	// that is still busy; it then checkpoints so that bundles (and offset
-	// commits) complete. Default 5s.
+	// CheckpointInterval is how long an unbounded read keeps its bundle
+	// open after emitting the bundle's first record before it checkpoints
+	// (it checkpoints earlier when it has caught up with the partition).
+	// Runners pass a bundle's records on downstream only when the bundle
+	// ends, so this is the read's share of end-to-end latency, traded
+	// against bundle size: at 100 records/s per partition, 100ms makes
+	// bundles of about 10 records. Default 100ms.
 	CheckpointInterval time.Duration
 	// IdleLag: while an unbounded partition is idle (caught up), its
 	// watermark advances to now minus IdleLag. Records whose timestamp is
@@ -90,8 +102,8 @@ type ReadConfig struct {
 	// RetryTimeout is how long a read rides out failing fetches (a broker
 	// outage or restart) before the pipeline fails with an error naming the
 	// brokers and this limit. A bounded read retries every 500ms; an
-	// unbounded read checkpoints and retries after ResumeDelay, doubling per
-	// failure in a row up to 5s. Default 2m.
+	// unbounded read checkpoints and retries after max(ResumeDelay, 100ms),
+	// doubling per failure in a row up to 5s. Default 2m.
 	RetryTimeout time.Duration
 }
 
@@ -166,11 +178,8 @@ func (c ReadConfig) withDefaults() ReadConfig {
 	if c.MaxWait == 0 {
 		c.MaxWait = 500 * time.Millisecond
 	}
-	if c.ResumeDelay == 0 {
-		c.ResumeDelay = time.Second
-	}
 	if c.CheckpointInterval == 0 {
-		c.CheckpointInterval = 5 * time.Second
+		c.CheckpointInterval = DefaultCheckpointInterval
 	}
 	if c.IdleLag == 0 {
 		c.IdleLag = 2 * time.Second

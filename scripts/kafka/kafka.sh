@@ -167,8 +167,14 @@ jrun() {
 format_storage() {
 	[[ -f "$STATE/data/meta.properties" ]] && return 0
 	local id
-	# A KRaft cluster id is 16 random bytes in unpadded URL-safe base64 (22 chars).
-	id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')"
+	# A KRaft cluster id is 16 random bytes in unpadded URL-safe base64 (22
+	# chars). The storage tool reads one starting with '-' as an option and
+	# the format fails (seen in a test run); Kafka's own Uuid never starts
+	# with '-'.
+	id=-
+	while [[ "$id" == -* ]]; do
+		id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')"
+	done
 	say "formatting $STATE/data (cluster id $id)"
 	jrun kafka.tools.StorageTool format -t "$id" -c "$STATE/server.properties" --ignore-formatted >>"$LOGFILE" 2>&1 ||
 		die "storage format failed; see $LOGFILE"
