@@ -1,7 +1,6 @@
 package flava
 
 import (
-	"fmt"
 	"sync"
 
 	"github.com/flavabeam/flavabeam/kernels"
@@ -85,14 +84,8 @@ func (cb *ImageCodebook) packed() codebookWeights {
 // running. BENCHMARKS.md has the speed and the token-id agreement with
 // float32 it was measured at.
 func (cb *ImageCodebook) SetPrecision(p Precision) error {
-	switch p {
-	case PrecisionF32:
-	case PrecisionBF16:
-		if !BF16Supported() {
-			return ErrBF16Unsupported
-		}
-	default:
-		return fmt.Errorf("flava: unknown precision %v", p)
+	if err := checkPrecision(p); err != nil {
+		return err
 	}
 	pk := &cb.nhwc
 	pk.mu.Lock()

@@ -82,7 +82,8 @@ func (m *MultimodalModel) SetPrecision(p Precision) error { return setPrecision(
 // heads (the image codebook keeps its own precision: ImageCodebook.SetPrecision).
 func (m *ForPreTraining) SetPrecision(p Precision) error { return setPrecision(m, p) }
 
-func setPrecision(v any, p Precision) error {
+// checkPrecision reports whether p is known and this CPU can run it.
+func checkPrecision(p Precision) error {
 	switch p {
 	case PrecisionF32:
 	case PrecisionBF16:
@@ -91,6 +92,13 @@ func setPrecision(v any, p Precision) error {
 		}
 	default:
 		return fmt.Errorf("flava: unknown precision %v", p)
+	}
+	return nil
+}
+
+func setPrecision(v any, p Precision) error {
+	if err := checkPrecision(p); err != nil {
+		return err
 	}
 	visitLinears(reflect.ValueOf(v), func(l *Linear) { l.setBF16(p == PrecisionBF16) })
 	return nil
