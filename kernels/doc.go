@@ -15,10 +15,14 @@
 // of a generator dependency; it is a few hundred lines with one macro per
 // inner step.
 //
-// The float32 micro-kernel has three paths with bit-identical results on the
-// two SIMD ones: "avx512" (ZMM, chosen wherever the CPU has AVX-512), "avx2"
-// and "go"; GEMMPaths lists them, SetGEMMPath forces one (defaultGEMMPath
-// gives the measured rule). BenchmarkFMAPeak measures the ceiling of each
+// The float32 micro-kernel has four paths with bit-identical results on the
+// three SIMD ones: "avx512" (6×16 on ZMM, chosen wherever the CPU has
+// AVX-512), "avx512-12x16" (two 6×16 tiles stacked: twelve accumulators,
+// chosen instead where a ZMM FMA measures twice a YMM one's flop rate, i.e.
+// two 512-bit FMA units), "avx2" and "go"; GEMMPaths lists them,
+// SetGEMMPath forces one (defaultGEMMPath gives the measured rule). When a
+// product's threads split C by columns, A is packed once and shared instead
+// of once per thread. BenchmarkFMAPeak measures the ceiling of each
 // ISA present: YMM and ZMM FMA, and VDPBF16PS on YMM and ZMM.
 //
 // bfloat16 products: PackWeightsBF16 rounds a Linear weight to bf16 (round

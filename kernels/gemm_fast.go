@@ -33,6 +33,13 @@ type microKernelFunc func(kc int, a, b, c []float32, ldc int, alpha, beta float3
 // else kernelGo. Set once in init.
 var gemmKernel microKernelFunc = kernelGo
 
+// gemmKernel12, when not nil, computes two gemmMR×gemmNR tiles stacked
+// (2·gemmMR rows of C) from two consecutive packed A panels against one B
+// panel, with per element the same FMAs in the same order as gemmKernel
+// (bit-identical results); the loop nest uses it wherever a full 12×16
+// tile fits and gemmKernel for the rest. Set with gemmKernel.
+var gemmKernel12 microKernelFunc
+
 // kernelGo is the portable micro-kernel. It walks the tile in 1×8 strips
 // with eight scalar accumulators, which the Go compiler keeps in registers
 // (a [6][16] accumulator array would live in memory and run ~2× slower).
@@ -91,15 +98,17 @@ func scaleC(m, n int, beta float32, c []float32, ldc int) {
 
 // sgemmSerial is the packed, cache-blocked SGEMM on the calling goroutine.
 func sgemmSerial(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, buf *gemmBuf) {
-	sgemmBlocked(transA, transB, m, n, k, alpha, a, lda, b, ldb, nil, 0, beta, c, ldc, buf)
+	sgemmBlocked(transA, transB, m, n, k, alpha, a, lda, b, ldb, nil, 0, nil, beta, c, ldc, buf)
 }
 
 // sgemmBlocked is sgemmSerial's loop nest. With pw not nil, op(B) is
 // columns [col0, col0+n) of the pre-packed weights (transB, b and ldb are
 // unused): the micro-kernel reads pw's panels where it would read buf.b, so
 // both paths run the same kernel calls on the same values in the same order
-// and give bit-identical results.
-func sgemmBlocked(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, pw *PackedWeights, col0 int, beta float32, c []float32, ldc int, buf *gemmBuf) {
+// and give bit-identical results. With pa not nil, op(A) is already packed
+// there whole (packAAll: every row of every gemmKC slice), and the loop nest
+// reads its panels instead of packing into buf.a.
+func sgemmBlocked(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, pw *PackedWeights, col0 int, pa []float32, beta float32, c []float32, ldc int, buf *gemmBuf) {
 	if m == 0 || n == 0 {
 		return
 	}
@@ -107,7 +116,7 @@ func sgemmBlocked(transA, transB bool, m, n, k int, alpha float32, a []float32, 
 		scaleC(m, n, beta, c, ldc)
 		return
 	}
-	kern := gemmKernel
+	kern, kern12 := gemmKernel, gemmKernel12
 	for jc := 0; jc < n; jc += gemmNC {
 		nb := min(gemmNC, n-jc)
 		for pc := 0; pc < k; pc += gemmKC {
@@ -126,14 +135,24 @@ func sgemmBlocked(transA, transB bool, m, n, k int, alpha float32, a []float32, 
 			load := bet != 0
 			for ic := 0; ic < m; ic += gemmMC {
 				mb := min(gemmMC, m-ic)
-				packA(buf.a, transA, a, lda, ic, mb, pc, kb)
+				apanels := buf.a
+				if pa != nil {
+					apanels = pa[packedARows(m)*pc+ic*kb:]
+				} else {
+					packA(buf.a, transA, a, lda, ic, mb, pc, kb)
+				}
 				for jr := 0; jr < nb; jr += gemmNR {
 					nrb := min(gemmNR, nb-jr)
 					bp := bpanels[jr*kb:]
 					for ir := 0; ir < mb; ir += gemmMR {
 						mrb := min(gemmMR, mb-ir)
-						ap := buf.a[ir*kb:]
+						ap := apanels[ir*kb:]
 						coff := (ic+ir)*ldc + jc + jr
+						if kern12 != nil && nrb == gemmNR && mb-ir >= 2*gemmMR {
+							kern12(kb, ap, bp, c[coff:], ldc, alpha, bet, load)
+							ir += gemmMR // and the loop's own step: two panels
+							continue
+						}
 						if mrb == gemmMR && nrb == gemmNR {
 							kern(kb, ap, bp, c[coff:], ldc, alpha, bet, load)
 							continue
@@ -157,6 +176,33 @@ func sgemmBlocked(transA, transB bool, m, n, k int, alpha float32, a []float32, 
 		}
 	}
 }
+
+// packedARows is m rounded up to whole gemmMR-row panels.
+func packedARows(m int) int { return (m + gemmMR - 1) / gemmMR * gemmMR }
+
+// packAAll packs all of op(A) (m×k) into dst for sgemmBlocked's pa: for each
+// gemmKC slice in order, packedARows(m)·kb floats of row panels, as packA
+// lays out one gemmMC block. dst needs packedARows(m)·k + 2 floats (packA6
+// stores two past a panel; each slice is packed before the next, which
+// overwrites them).
+func packAAll(dst []float32, transA bool, a []float32, lda, m, k int) {
+	mp := packedARows(m)
+	for pc := 0; pc < k; pc += gemmKC {
+		packA(dst[mp*pc:], transA, a, lda, 0, m, pc, min(gemmKC, k-pc))
+	}
+}
+
+// sharedA is the packed op(A) that the threads of a product split by
+// columns share (gemmJob.pa), so that A is packed once instead of once per
+// thread.
+type sharedA struct{ data []float32 }
+
+var sharedAPool freeList[sharedA]
+
+// gemmSharedAMax bounds the packed A a column split shares (16 MiB; FLAVA's
+// largest, image batch 8 into the 3072-wide MLP, is 1576×768 = 4.6 MiB);
+// beyond it every thread packs its own blocks, as for a row split.
+const gemmSharedAMax = 1 << 22
 
 // packA copies rows [ic, ic+mb) × columns [pc, pc+kb) of op(A) into dst as
 // gemmMR-row panels, each stored k-major (gemmMR values per k step), the last
@@ -270,6 +316,7 @@ type gemmJob struct {
 	lda, ldb, ldc  int
 	splitN         bool
 	pw             *PackedWeights // pre-packed op(B), or nil
+	pa             []float32      // op(A) packed whole (packAAll) for a column split, or nil
 }
 
 var gemmJobPool freeList[gemmJob]
@@ -286,14 +333,14 @@ func (j *gemmJob) run(lo, hi int) {
 		default:
 			b = j.b[j0:]
 		}
-		sgemmBlocked(j.transA, j.transB, j.m, j1-j0, j.k, j.alpha, j.a, j.lda, b, j.ldb, j.pw, j0, j.beta, j.c[j0:], j.ldc, buf)
+		sgemmBlocked(j.transA, j.transB, j.m, j1-j0, j.k, j.alpha, j.a, j.lda, b, j.ldb, j.pw, j0, j.pa, j.beta, j.c[j0:], j.ldc, buf)
 	} else {
 		i0, i1 := lo*gemmMR, min(hi*gemmMR, j.m)
 		a := j.a[i0*j.lda:]
 		if j.transA {
 			a = j.a[i0:]
 		}
-		sgemmBlocked(j.transA, j.transB, i1-i0, j.n, j.k, j.alpha, a, j.lda, j.b, j.ldb, j.pw, 0, j.beta, j.c[i0*j.ldc:], j.ldc, buf)
+		sgemmBlocked(j.transA, j.transB, i1-i0, j.n, j.k, j.alpha, a, j.lda, j.b, j.ldb, j.pw, 0, nil, j.beta, j.c[i0*j.ldc:], j.ldc, buf)
 	}
 	gemmBufPool.put(buf)
 }
@@ -318,7 +365,7 @@ func sgemmSplit(transA, transB bool, m, n, k int, alpha float32, a []float32, ld
 	flops := 2 * m * n * k
 	if Threads() == 1 || flops < 2*gemmMinFlopsPerThread || k == 0 || alpha == 0 {
 		buf := gemmBufPool.get()
-		sgemmBlocked(transA, transB, m, n, k, alpha, a, lda, b, ldb, pw, 0, beta, c, ldc, buf)
+		sgemmBlocked(transA, transB, m, n, k, alpha, a, lda, b, ldb, pw, 0, nil, beta, c, ldc, buf)
 		gemmBufPool.put(buf)
 		return
 	}
@@ -327,12 +374,25 @@ func sgemmSplit(transA, transB bool, m, n, k int, alpha float32, a []float32, ld
 		a: a, b: b, c: c, lda: lda, ldb: ldb, ldc: ldc, pw: pw}
 	tilesN, tilesM := (n+gemmNR-1)/gemmNR, (m+gemmMR-1)/gemmMR
 	j.splitN = tilesN >= Threads() && n >= m || tilesM < Threads()
+	var sa *sharedA
 	if j.splitN {
 		per := max(1, gemmMinFlopsPerThread/(2*m*k*gemmNR))
+		if need := packedARows(m)*k + 2; (tilesN+per-1)/per > 1 && need <= gemmSharedAMax {
+			// Several threads will each walk all of A: pack it once, here.
+			sa = sharedAPool.get()
+			if cap(sa.data) < need {
+				sa.data = make([]float32, need)
+			}
+			j.pa = sa.data[:need]
+			packAAll(j.pa, transA, a, lda, m, k)
+		}
 		parallelRun(tilesN, per, j)
 	} else {
 		per := max(1, gemmMinFlopsPerThread/(2*n*k*gemmMR))
 		parallelRun(tilesM, per, j)
+	}
+	if sa != nil {
+		sharedAPool.put(sa)
 	}
 	*j = gemmJob{}
 	gemmJobPool.put(j)

@@ -183,3 +183,50 @@ func TestAddBiasSplitIsExact(t *testing.T) {
 		}
 	}
 }
+
+// TestSgemmColumnSplitSharesPackedA checks the products whose threads split
+// C by columns and share one packing of A (gemmJob.pa) against the same
+// products on one thread, bit for bit: shapes with several gemmKC slices,
+// several gemmMC blocks, m not a multiple of 6, A transposed or not, packed
+// weights and plain B, on every micro-kernel path.
+func TestSgemmColumnSplitSharesPackedA(t *testing.T) {
+	defer SetThreads(SetThreads(1))
+	defer SetGEMMPath("")
+	r := rand.New(rand.NewPCG(17, 18))
+	for _, path := range GEMMPaths() {
+		if err := SetGEMMPath(path); err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range [][3]int{{197, 768, 768}, {500, 1600, 600}, {61, 3072, 257}, {7, 200, 1000}} {
+			m, n, k := d[0], d[1], d[2]
+			for _, transA := range []bool{false, true} {
+				a, w := randSlice(r, m*k), randSlice(r, n*k)
+				lda := k
+				if transA {
+					lda = m
+				}
+				pw := PackWeights(w, n, k)
+				var want [2][]float32
+				for _, th := range []int{1, 2, 3} {
+					SetThreads(th)
+					c := make([]float32, m*n)
+					Sgemm(transA, true, m, n, k, 1, a, lda, w, k, 0, c, n)
+					got := [2][]float32{c, nil}
+					if !transA {
+						got[1] = make([]float32, m*n)
+						SgemmPacked(m, 1, a, lda, pw, 0, got[1], n)
+					}
+					if th == 1 {
+						want = got
+						continue
+					}
+					for v := range got {
+						if i := sameBits(got[v], want[v]); got[v] != nil && i >= 0 {
+							t.Fatalf("%s %dx%dx%d transA=%v packed=%v threads=%d: at %d got %v, one thread %v", path, m, n, k, transA, v == 1, th, i, got[v][i], want[v][i])
+						}
+					}
+				}
+			}
+		}
+	}
+}

@@ -25,7 +25,7 @@ func TestGemmPathsBitIdentical(t *testing.T) {
 	}
 	defer SetGEMMPath("")
 	r := rand.New(rand.NewPCG(31, 32))
-	for _, d := range [][3]int{{1, 1, 1}, {7, 17, 5}, {13, 33, 257}, {197, 70, 300}, {241, 1540, 40}} {
+	for _, d := range [][3]int{{1, 1, 1}, {7, 17, 5}, {12, 16, 3}, {13, 33, 257}, {19, 48, 70}, {25, 31, 600}, {197, 70, 300}, {241, 1540, 40}} {
 		m, n, k := d[0], d[1], d[2]
 		for _, tr := range [][2]bool{{false, false}, {false, true}, {true, false}, {true, true}} {
 			for _, sc := range []struct{ alpha, beta float32 }{{1, 0}, {0.5, -0.75}} {
@@ -69,6 +69,7 @@ func TestGemmPathsBitIdentical(t *testing.T) {
 
 // TestSetGEMMPath checks the names and the refusal of unknown paths.
 func TestSetGEMMPath(t *testing.T) {
+	t.Logf("paths %v, default %s (zmmWide %v)", GEMMPaths(), GEMMPath(), zmmWide)
 	defer SetGEMMPath("")
 	for _, name := range GEMMPaths() {
 		if err := SetGEMMPath(name); err != nil || GEMMPath() != name {
