@@ -193,6 +193,12 @@ var bf16TmpPool freeList[[bf16MR * bf16NR]float32]
 // result does not depend on the thread count or the kernel (assembly or Go).
 // In steady state it does not allocate.
 func SgemmPackedBF16(m int, a []float32, lda int, w *PackedWeightsBF16, beta float32, c []float32, ldc int) {
+	sgemmPackedBF16Epi(m, a, lda, w, beta, c, ldc, nil)
+}
+
+// sgemmPackedBF16Epi is SgemmPackedBF16 with an optional epilogue, applied
+// by each thread to its own block of C (see Epilogue).
+func sgemmPackedBF16Epi(m int, a []float32, lda int, w *PackedWeightsBF16, beta float32, c []float32, ldc int, epi *epilogue) {
 	n, k := w.out, w.in
 	switch {
 	case m < 0:
@@ -210,7 +216,9 @@ func SgemmPackedBF16(m int, a []float32, lda int, w *PackedWeightsBF16, beta flo
 		beta = 1
 	}
 	if k == 0 {
+		epi.pre(c, ldc, m, 0, n)
 		scaleC(m, n, beta, c, ldc)
+		epi.post(c, ldc, m, 0, n)
 		return
 	}
 	buf := bf16BufPool.get()
@@ -229,10 +237,12 @@ func SgemmPackedBF16(m int, a []float32, lda int, w *PackedWeightsBF16, beta flo
 	clear(abf[m*w.kpad:])
 	load := beta != 0
 	if Threads() == 1 || 2*m*n*k < 2*gemmMinFlopsPerThread {
+		epi.pre(c, ldc, m, 0, n)
 		bf16Blocked(m, n, abf, w, 0, load, c, ldc, &buf.tmp)
+		epi.post(c, ldc, m, 0, n)
 	} else {
 		j := bf16JobPool.get()
-		*j = bf16Job{m: m, n: n, a: abf, w: w, c: c, ldc: ldc, load: load}
+		*j = bf16Job{m: m, n: n, a: abf, w: w, c: c, ldc: ldc, load: load, epi: epi}
 		tilesN, tilesM := (n+bf16NR-1)/bf16NR, (m+bf16MR-1)/bf16MR
 		j.splitN = tilesN >= Threads() && n >= m || tilesM < Threads()
 		if j.splitN {
@@ -265,6 +275,7 @@ type bf16Job struct {
 	ldc    int
 	load   bool
 	splitN bool
+	epi    *epilogue
 }
 
 var bf16JobPool freeList[bf16Job]
@@ -273,10 +284,14 @@ func (j *bf16Job) run(lo, hi int) {
 	tmp := bf16TmpPool.get()
 	if j.splitN {
 		j0, j1 := lo*bf16NR, min(hi*bf16NR, j.n)
+		j.epi.pre(j.c[j0:], j.ldc, j.m, j0, j1)
 		bf16Blocked(j.m, j1-j0, j.a, j.w, j0, j.load, j.c[j0:], j.ldc, tmp)
+		j.epi.post(j.c[j0:], j.ldc, j.m, j0, j1)
 	} else {
 		i0, i1 := lo*bf16MR, min(hi*bf16MR, j.m)
+		j.epi.pre(j.c[i0*j.ldc:], j.ldc, i1-i0, 0, j.n)
 		bf16Blocked(i1-i0, j.n, j.a[i0*j.w.kpad:], j.w, 0, j.load, j.c[i0*j.ldc:], j.ldc, tmp)
+		j.epi.post(j.c[i0*j.ldc:], j.ldc, i1-i0, 0, j.n)
 	}
 	bf16TmpPool.put(tmp)
 }

@@ -317,6 +317,7 @@ type gemmJob struct {
 	splitN         bool
 	pw             *PackedWeights // pre-packed op(B), or nil
 	pa             []float32      // op(A) packed whole (packAAll) for a column split, or nil
+	epi            *epilogue      // applied to each thread's block of C, or nil
 }
 
 var gemmJobPool freeList[gemmJob]
@@ -333,14 +334,18 @@ func (j *gemmJob) run(lo, hi int) {
 		default:
 			b = j.b[j0:]
 		}
+		j.epi.pre(j.c[j0:], j.ldc, j.m, j0, j1)
 		sgemmBlocked(j.transA, j.transB, j.m, j1-j0, j.k, j.alpha, j.a, j.lda, b, j.ldb, j.pw, j0, j.pa, j.beta, j.c[j0:], j.ldc, buf)
+		j.epi.post(j.c[j0:], j.ldc, j.m, j0, j1)
 	} else {
 		i0, i1 := lo*gemmMR, min(hi*gemmMR, j.m)
 		a := j.a[i0*j.lda:]
 		if j.transA {
 			a = j.a[i0:]
 		}
+		j.epi.pre(j.c[i0*j.ldc:], j.ldc, i1-i0, 0, j.n)
 		sgemmBlocked(j.transA, j.transB, i1-i0, j.n, j.k, j.alpha, a, j.lda, j.b, j.ldb, j.pw, 0, nil, j.beta, j.c[i0*j.ldc:], j.ldc, buf)
+		j.epi.post(j.c[i0*j.ldc:], j.ldc, i1-i0, 0, j.n)
 	}
 	gemmBufPool.put(buf)
 }
@@ -359,19 +364,27 @@ func sgemmFast(transA, transB bool, m, n, k int, alpha float32, a []float32, lda
 // ldb are unused and transB is true). The split depends only on m, n, k and
 // Threads(), so the packed and unpacked paths divide the work alike.
 func sgemmSplit(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, pw *PackedWeights, beta float32, c []float32, ldc int) {
+	sgemmSplitEpi(transA, transB, m, n, k, alpha, a, lda, b, ldb, pw, beta, c, ldc, nil)
+}
+
+// sgemmSplitEpi is sgemmSplit with an optional epilogue, applied by each
+// thread to its own block of C (see Epilogue).
+func sgemmSplitEpi(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, pw *PackedWeights, beta float32, c []float32, ldc int, epi *epilogue) {
 	if m == 0 || n == 0 {
 		return
 	}
 	flops := 2 * m * n * k
 	if Threads() == 1 || flops < 2*gemmMinFlopsPerThread || k == 0 || alpha == 0 {
 		buf := gemmBufPool.get()
+		epi.pre(c, ldc, m, 0, n)
 		sgemmBlocked(transA, transB, m, n, k, alpha, a, lda, b, ldb, pw, 0, nil, beta, c, ldc, buf)
+		epi.post(c, ldc, m, 0, n)
 		gemmBufPool.put(buf)
 		return
 	}
 	j := gemmJobPool.get()
 	*j = gemmJob{transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, beta: beta,
-		a: a, b: b, c: c, lda: lda, ldb: ldb, ldc: ldc, pw: pw}
+		a: a, b: b, c: c, lda: lda, ldb: ldb, ldc: ldc, pw: pw, epi: epi}
 	tilesN, tilesM := (n+gemmNR-1)/gemmNR, (m+gemmMR-1)/gemmMR
 	j.splitN = tilesN >= Threads() && n >= m || tilesM < Threads()
 	var sa *sharedA

@@ -37,8 +37,10 @@
 //
 // Speed and memory: the models run a fused, in-place path (layers.go, the
 // unexported forward methods): the residual stream is updated in place, the
-// residual additions are accumulated by the GEMMs themselves (beta = 1), the
-// intermediate bias and exact GELU are one pass (kernels.AddBiasGELU),
+// residual additions are accumulated by the GEMMs themselves (beta = 1), a
+// packed Linear's bias (and the intermediate's exact GELU) is applied inside
+// the product call by each thread to its own block (kernels.Epilogue: one
+// parallel section per Linear instead of two),
 // attention reads Q, K and V in nn.Linear's layout (kernels.Attention, no
 // permute copies), and the image patch Conv2d is a matrix product of a patch
 // matrix written straight into the token rows. Scratch memory lives in a

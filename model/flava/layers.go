@@ -339,6 +339,9 @@ func (p *Pooler) Forward(x []float32, batch, seq int) []float32 {
 
 // into writes x·Wᵀ+b for rows×in values of x into dst (rows×out).
 func (l *Linear) into(dst, x []float32, rows int) {
+	if l.fused(dst, x, rows, kernels.BiasAfter) {
+		return
+	}
 	l.sgemm(dst, x, rows, 0)
 	if l.Bias != nil {
 		kernels.AddBias(dst, rows, l.out(), l.Bias.Data)
@@ -349,10 +352,33 @@ func (l *Linear) into(dst, x []float32, rows int) {
 // product accumulated by the GEMM itself (beta = 1), so a residual
 // connection costs no extra pass over the activations.
 func (l *Linear) addInto(dst, x []float32, rows int) {
+	if l.fused(dst, x, rows, kernels.BiasResidual) {
+		return
+	}
 	if l.Bias != nil {
 		kernels.AddBias(dst, rows, l.out(), l.Bias.Data)
 	}
 	l.sgemm(dst, x, rows, 1)
+}
+
+// fused runs the product and the bias as one kernel call (e says how; each
+// thread handles the bias of its own block, so the Linear is one parallel
+// section instead of two) when the weight is packed and there is a bias,
+// and reports whether it did. Bit-identical to the separate calls.
+func (l *Linear) fused(dst, x []float32, rows int, e kernels.Epilogue) bool {
+	if l.Bias == nil {
+		return false
+	}
+	p := l.packed()
+	switch {
+	case p == nil:
+		return false
+	case p.pb != nil:
+		kernels.LinearPackedBF16Epilogue(dst, x, rows, p.pb, l.Bias.Data, e)
+	default:
+		kernels.LinearPackedEpilogue(dst, x, rows, p.pw, l.Bias.Data, e)
+	}
+	return true
 }
 
 // into writes the normalised rows of x into dst.
@@ -385,6 +411,9 @@ func (a *SelfAttention) forward(s *encoderScratch, x []float32, batch, seq int, 
 func (m *Intermediate) forward(s *encoderScratch, x []float32, rows int) []float32 {
 	out := m.Dense.out()
 	h := grow(&s.inter, rows*out)
+	if m.Act == kernels.ActGELU && m.Dense.fused(h, x, rows, kernels.BiasGELU) {
+		return h
+	}
 	if m.Act == kernels.ActGELU && m.Dense.Bias != nil {
 		m.Dense.sgemm(h, x, rows, 0)
 		kernels.AddBiasGELU(h, rows, out, m.Dense.Bias.Data)
