@@ -44,7 +44,7 @@ func BenchmarkSgemm(b *testing.B) {
 	r := rand.New(rand.NewPCG(1, 1))
 	x, w, c := randSlice(r, m*k), randSlice(r, n*k), make([]float32, m*n)
 	b.Run("197x768x3072/gokernel/threads=1", func(b *testing.B) {
-		withKernel(b, kernelGo)
+		withKernel(b, gemmPath{name: "go", kern: kernelGo})
 		prev := SetThreads(1)
 		defer SetThreads(prev)
 		b.ResetTimer()

@@ -10,22 +10,22 @@ import (
 
 var gemmSizes = []int{1, 2, 3, 5, 7, 13, 17, 31, 33, 63, 65, 127, 129, 197, 255, 257}
 
-// microKernels lists the micro-kernels this build can run, so the assembly and
-// the plain-Go kernel are both checked against the reference.
-// microKernels is every float32 micro-kernel this CPU can run, by path
+// microKernels is every float32 micro-kernel path this CPU can run, by
 // name: the tests force and check each, the narrower ones too.
-func microKernels() map[string]microKernelFunc {
-	ks := map[string]microKernelFunc{}
+func microKernels() map[string]gemmPath {
+	ks := map[string]gemmPath{}
 	for _, p := range gemmPaths {
-		ks[p.name] = p.kern
+		ks[p.name] = p
 	}
 	return ks
 }
 
-func withKernel(t testing.TB, k microKernelFunc) {
-	old := gemmKernel
-	gemmKernel = k
-	t.Cleanup(func() { gemmKernel = old })
+// withKernel forces a path's kernels (its 12-row twin included, so a path
+// without one runs without one) for one test.
+func withKernel(t testing.TB, p gemmPath) {
+	k, k12 := gemmKernel, gemmKernel12
+	gemmKernel, gemmKernel12 = p.kern, p.kern12
+	t.Cleanup(func() { gemmKernel, gemmKernel12 = k, k12 })
 }
 
 func randSlice(r *rand.Rand, n int) []float32 {
