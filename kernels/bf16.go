@@ -88,7 +88,7 @@ const (
 type bf16KernelFunc func(kp int, a []uint16, lda int, b []uint16, c []float32, ldc int, load bool)
 
 // bf16Kernel is the bf16 micro-kernel in use: VDPBF16PS assembly when the
-// CPU has AVX512_BF16, else bf16KernelGo. Set once in init.
+// CPU has AVX512_BF16, else bf16KernelGo. Set in init and by SetBF16Path.
 var bf16Kernel bf16KernelFunc = bf16KernelGo
 
 // convertBF16 converts with the assembly when the CPU allows it.
@@ -191,7 +191,10 @@ var bf16TmpPool freeList[[bf16MR * bf16NR]float32]
 // lda), C is m×w.Out() (row stride ldc). When beta is 0, C is not read.
 // Each element is accumulated in one fixed order (bf16KernelFunc's), so the
 // result does not depend on the thread count or the kernel (assembly or Go).
-// In steady state it does not allocate.
+// The opt-in "amx" path (SetBF16Path) is the exception: for weights whose
+// w.kpad is a multiple of 32 it accumulates in TDPBF16PS's order (still
+// fixed, so still independent of the thread count, but not bit-identical
+// to the other paths). In steady state it does not allocate.
 func SgemmPackedBF16(m int, a []float32, lda int, w *PackedWeightsBF16, beta float32, c []float32, ldc int) {
 	sgemmPackedBF16Epi(m, a, lda, w, beta, c, ldc, nil)
 }
@@ -221,8 +224,13 @@ func sgemmPackedBF16Epi(m int, a []float32, lda int, w *PackedWeightsBF16, beta 
 		epi.post(c, ldc, m, 0, n)
 		return
 	}
+	useAMX := bf16UseAMX && w.kpad%amxKStep == 0
+	mr := bf16MR
+	if useAMX {
+		mr = amxMR
+	}
 	buf := bf16BufPool.get()
-	mpad := (m + bf16MR - 1) / bf16MR * bf16MR
+	mpad := (m + mr - 1) / mr * mr
 	if need := mpad * w.kpad; cap(buf.a) < need {
 		buf.a = make([]uint16, need)
 	}
@@ -238,17 +246,23 @@ func sgemmPackedBF16Epi(m int, a []float32, lda int, w *PackedWeightsBF16, beta 
 	load := beta != 0
 	if Threads() == 1 || 2*m*n*k < 2*gemmMinFlopsPerThread {
 		epi.pre(c, ldc, m, 0, n)
-		bf16Blocked(m, n, abf, w, 0, load, c, ldc, &buf.tmp)
+		if useAMX {
+			tmp := amxTmpPool.get()
+			amxBlocked(m, n, abf, w, 0, load, c, ldc, tmp)
+			amxTmpPool.put(tmp)
+		} else {
+			bf16Blocked(m, n, abf, w, 0, load, c, ldc, &buf.tmp)
+		}
 		epi.post(c, ldc, m, 0, n)
 	} else {
 		j := bf16JobPool.get()
-		*j = bf16Job{m: m, n: n, a: abf, w: w, c: c, ldc: ldc, load: load, epi: epi}
-		tilesN, tilesM := (n+bf16NR-1)/bf16NR, (m+bf16MR-1)/bf16MR
+		*j = bf16Job{m: m, n: n, a: abf, w: w, c: c, ldc: ldc, load: load, amx: useAMX, epi: epi}
+		tilesN, tilesM := (n+bf16NR-1)/bf16NR, (m+mr-1)/mr
 		j.splitN = tilesN >= Threads() && n >= m || tilesM < Threads()
 		if j.splitN {
 			parallelRun(tilesN, max(1, gemmMinFlopsPerThread/(2*m*k*bf16NR)), j)
 		} else {
-			parallelRun(tilesM, max(1, gemmMinFlopsPerThread/(2*n*k*bf16MR)), j)
+			parallelRun(tilesM, max(1, gemmMinFlopsPerThread/(2*n*k*mr)), j)
 		}
 		*j = bf16Job{}
 		bf16JobPool.put(j)
@@ -266,7 +280,7 @@ func LinearPackedBF16(dst, x []float32, rows int, w *PackedWeightsBF16, bias []f
 }
 
 // bf16Job is SgemmPackedBF16 split over the pool by column panels (splitN)
-// or row panels of C.
+// or row panels of C (bf16MR rows each, amxMR with amx).
 type bf16Job struct {
 	m, n   int
 	a      []uint16
@@ -276,24 +290,36 @@ type bf16Job struct {
 	load   bool
 	splitN bool
 	epi    *epilogue
+	amx    bool // the AMX loop nest (amxBlocked)
 }
 
 var bf16JobPool freeList[bf16Job]
 
 func (j *bf16Job) run(lo, hi int) {
-	tmp := bf16TmpPool.get()
+	// The block of C this chunk owns: columns j0..j1 of every row (a split
+	// by column panels), or rows i0..i1 of every column.
+	m, n, i0, j0 := j.m, j.n, 0, 0
 	if j.splitN {
-		j0, j1 := lo*bf16NR, min(hi*bf16NR, j.n)
-		j.epi.pre(j.c[j0:], j.ldc, j.m, j0, j1)
-		bf16Blocked(j.m, j1-j0, j.a, j.w, j0, j.load, j.c[j0:], j.ldc, tmp)
-		j.epi.post(j.c[j0:], j.ldc, j.m, j0, j1)
+		j0, n = lo*bf16NR, min(hi*bf16NR, j.n)-lo*bf16NR
 	} else {
-		i0, i1 := lo*bf16MR, min(hi*bf16MR, j.m)
-		j.epi.pre(j.c[i0*j.ldc:], j.ldc, i1-i0, 0, j.n)
-		bf16Blocked(i1-i0, j.n, j.a[i0*j.w.kpad:], j.w, 0, j.load, j.c[i0*j.ldc:], j.ldc, tmp)
-		j.epi.post(j.c[i0*j.ldc:], j.ldc, i1-i0, 0, j.n)
+		mr := bf16MR
+		if j.amx {
+			mr = amxMR
+		}
+		i0, m = lo*mr, min(hi*mr, j.m)-lo*mr
 	}
-	bf16TmpPool.put(tmp)
+	c, a := j.c[i0*j.ldc+j0:], j.a[i0*j.w.kpad:]
+	j.epi.pre(c, j.ldc, m, j0, j0+n)
+	if j.amx {
+		tmp := amxTmpPool.get()
+		amxBlocked(m, n, a, j.w, j0, j.load, c, j.ldc, tmp)
+		amxTmpPool.put(tmp)
+	} else {
+		tmp := bf16TmpPool.get()
+		bf16Blocked(m, n, a, j.w, j0, j.load, c, j.ldc, tmp)
+		bf16TmpPool.put(tmp)
+	}
+	j.epi.post(c, j.ldc, m, j0, j0+n)
 }
 
 // bf16Blocked is the loop nest over m×n of C (columns col0.. of the packed

@@ -305,3 +305,92 @@ amx_loop:
 amx_done:
 	BYTE $0xc4; BYTE $0xe2; BYTE $0x78; BYTE $0x49; BYTE $0xc0 // TILERELEASE
 	RET
+
+// func kernAMXBF16(cfg *byte, kp int, a *uint16, ldaBytes int, b *uint16, c *float32, ldcBytes int, load bool, blocks int)
+// The AMX bf16 kernel (amxKernelFunc's contract): for each of blocks
+// 32-row blocks of C (a and c advancing 32 rows each), the 32×32 float32
+// block in tiles 0–3 (rows 0–15 and 16–31 × columns 0–15 and 16–31),
+// loaded from c (row stride ldcBytes) when load else zeroed; per 16 bf16
+// pairs (kp/16 steps): A rows 0–15 and 16–31 (64 bytes each, stride
+// ldaBytes) into tiles 4, 5, the packed B panel's 16 pair rows, columns
+// 0–15 and 16–31 (stride 128 bytes), into tiles 6, 7, four TDPBF16PS;
+// then the four C tiles stored. LDTILECFG from cfg (palette 1, eight
+// tiles of 16 rows × 64 bytes) first and TILERELEASE last: the tile state
+// lives only inside this call, and Go never preempts a goroutine inside
+// assembly (no async safe point), so no tile state is live across a
+// goroutine switch (a signal or an OS context switch saves and restores it
+// with the XSAVE area Linux granted with amxEnable). kp must be a
+// positive multiple of 16 and blocks positive (amxKernelAsm checks).
+// Written without a machine that has AMX: no test here has run it.
+TEXT ·kernAMXBF16(SB), NOSPLIT, $0-72
+	MOVQ cfg+0(FP), DI
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x78; BYTE $0x49; BYTE $0x07 // LDTILECFG (DI)
+	MOVQ kp+8(FP), R13
+	SHRQ $4, R13
+	MOVQ a+16(FP), R8
+	MOVQ ldaBytes+24(FP), SI
+	MOVQ b+32(FP), DI
+	MOVQ c+40(FP), R10
+	MOVQ ldcBytes+48(FP), AX
+	MOVQ blocks+64(FP), R12
+	MOVL $128, BX
+	TESTQ R12, R12
+	JLE amxk_done
+	TESTQ R13, R13
+	JLE amxk_done
+amxk_block:
+	MOVQ SI, CX
+	SHLQ $4, CX
+	LEAQ (R8)(CX*1), R9
+	MOVQ AX, CX
+	SHLQ $4, CX
+	LEAQ (R10)(CX*1), R11
+	MOVBLZX load+56(FP), CX
+	TESTL CX, CX
+	JZ amxk_zero
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x7b; BYTE $0x4b; BYTE $0x04; BYTE $0x02 // TILELOADD (R10)(AX*1), TMM0
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x7b; BYTE $0x4b; BYTE $0x4c; BYTE $0x02; BYTE $0x40 // TILELOADD 64(R10)(AX*1), TMM1
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x7b; BYTE $0x4b; BYTE $0x14; BYTE $0x03 // TILELOADD (R11)(AX*1), TMM2
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x7b; BYTE $0x4b; BYTE $0x5c; BYTE $0x03; BYTE $0x40 // TILELOADD 64(R11)(AX*1), TMM3
+	JMP amxk_k
+amxk_zero:
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x7b; BYTE $0x49; BYTE $0xc0 // TILEZERO TMM0
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x7b; BYTE $0x49; BYTE $0xc8 // TILEZERO TMM1
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x7b; BYTE $0x49; BYTE $0xd0 // TILEZERO TMM2
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x7b; BYTE $0x49; BYTE $0xd8 // TILEZERO TMM3
+amxk_k:
+	MOVQ DI, DX
+	MOVQ R13, CX
+amxk_loop:
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x7b; BYTE $0x4b; BYTE $0x24; BYTE $0x30 // TILELOADD (R8)(SI*1), TMM4
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x7b; BYTE $0x4b; BYTE $0x2c; BYTE $0x31 // TILELOADD (R9)(SI*1), TMM5
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x7b; BYTE $0x4b; BYTE $0x34; BYTE $0x1a // TILELOADD (DX)(BX*1), TMM6
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x7b; BYTE $0x4b; BYTE $0x7c; BYTE $0x1a; BYTE $0x40 // TILELOADD 64(DX)(BX*1), TMM7
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x4a; BYTE $0x5c; BYTE $0xc4 // TDPBF16PS TMM0, TMM4, TMM6 (Intel order)
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x42; BYTE $0x5c; BYTE $0xcc // TDPBF16PS TMM1, TMM4, TMM7 (Intel order)
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x4a; BYTE $0x5c; BYTE $0xd5 // TDPBF16PS TMM2, TMM5, TMM6 (Intel order)
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x42; BYTE $0x5c; BYTE $0xdd // TDPBF16PS TMM3, TMM5, TMM7 (Intel order)
+	ADDQ $64, R8
+	ADDQ $64, R9
+	ADDQ $2048, DX
+	DECQ CX
+	JNZ amxk_loop
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x7a; BYTE $0x4b; BYTE $0x04; BYTE $0x02 // TILESTORED TMM0, (R10)(AX*1)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x7a; BYTE $0x4b; BYTE $0x4c; BYTE $0x02; BYTE $0x40 // TILESTORED TMM1, 64(R10)(AX*1)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x7a; BYTE $0x4b; BYTE $0x14; BYTE $0x03 // TILESTORED TMM2, (R11)(AX*1)
+	BYTE $0xc4; BYTE $0xc2; BYTE $0x7a; BYTE $0x4b; BYTE $0x5c; BYTE $0x03; BYTE $0x40 // TILESTORED TMM3, 64(R11)(AX*1)
+	// next block: R8 = R9 - 64·steps + 16·ldaBytes (row 32), R10 = R11 + 16·ldcBytes
+	MOVQ R13, CX
+	SHLQ $6, CX
+	SUBQ CX, R9
+	MOVQ SI, CX
+	SHLQ $4, CX
+	LEAQ (R9)(CX*1), R8
+	MOVQ AX, CX
+	SHLQ $4, CX
+	LEAQ (R11)(CX*1), R10
+	DECQ R12
+	JNZ amxk_block
+amxk_done:
+	BYTE $0xc4; BYTE $0xe2; BYTE $0x78; BYTE $0x49; BYTE $0xc0 // TILERELEASE
+	RET

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -17,10 +18,12 @@ func bf16Kernels() map[string]bf16KernelFunc {
 	return ks
 }
 
+// withBF16Kernel runs the VDPBF16PS loop nest with micro-kernel k (the AMX
+// loop nest off, whatever FLAVABEAM_BF16_PATH chose) until the test ends.
 func withBF16Kernel(t testing.TB, k bf16KernelFunc) {
-	old := bf16Kernel
-	bf16Kernel = k
-	t.Cleanup(func() { bf16Kernel = old })
+	old, oldAMX := bf16Kernel, bf16UseAMX
+	bf16Kernel, bf16UseAMX = k, false
+	t.Cleanup(func() { bf16Kernel, bf16UseAMX = old, oldAMX })
 }
 
 // TestBF16FromFloat32 checks the rounding against hand-worked cases: ties to
@@ -199,33 +202,44 @@ func TestSgemmPackedBF16NoAllocs(t *testing.T) {
 
 // BenchmarkSgemmBF16 runs SgemmPackedBF16 next to SgemmPacked (float32) at
 // the FLAVA Linear shapes (M×K×N as in BenchmarkSgemmPacked, plus the MLP
-// output layer, K = 3072), with the native micro-kernel and, at the
-// smallest shape, the Go emulation.
+// output layer, K = 3072), with the native micro-kernel, on AMX machines the
+// "amx" path (TDPBF16PS tiles, SetBF16Path("amx")), and, at the smallest
+// shape, the Go emulation.
 func BenchmarkSgemmBF16(b *testing.B) {
+	haveAMX := slices.Contains(BF16Paths(), "amx")
+	type run struct {
+		name string
+		kern bf16KernelFunc // the VDPBF16PS loop nest with this kernel
+		path string         // or this SetBF16Path path
+		fn   func()
+	}
 	for _, s := range [][3]int{{128, 768, 768}, {197, 768, 768}, {197, 768, 3072}, {1576, 768, 3072}, {197, 3072, 768}, {1576, 3072, 768}} {
 		m, k, n := s[0], s[1], s[2]
 		r := rand.New(rand.NewPCG(1, 1))
 		x, w, c := randSlice(r, m*k), randSlice(r, n*k), make([]float32, m*n)
 		pw, pb := PackWeights(w, n, k), PackWeightsBF16(w, n, k)
-		runs := []struct {
-			name string
-			kern bf16KernelFunc
-			fn   func()
-		}{
-			{"f32", nil, func() { SgemmPacked(m, 1, x, k, pw, 0, c, n) }},
-			{"bf16", bf16Kernel, func() { SgemmPackedBF16(m, x, k, pb, 0, c, n) }},
+		bf16 := func() { SgemmPackedBF16(m, x, k, pb, 0, c, n) }
+		runs := []run{
+			{name: "f32", fn: func() { SgemmPacked(m, 1, x, k, pw, 0, c, n) }},
+			{name: "bf16", kern: bf16Kernel, fn: bf16},
+		}
+		if haveAMX {
+			runs = append(runs, run{name: "amx", path: "amx", fn: bf16})
 		}
 		if bf16Native && m == 128 {
-			runs = append(runs, struct {
-				name string
-				kern bf16KernelFunc
-				fn   func()
-			}{"bf16-go", bf16KernelGo, func() { SgemmPackedBF16(m, x, k, pb, 0, c, n) }})
+			runs = append(runs, run{name: "bf16-go", kern: bf16KernelGo, fn: bf16})
 		}
 		for _, v := range runs {
 			b.Run(fmt.Sprintf("%dx%dx%d/%s", m, k, n, v.name), func(b *testing.B) {
 				if v.kern != nil {
 					withBF16Kernel(b, v.kern)
+				}
+				if v.path != "" {
+					prev := BF16Path()
+					if err := SetBF16Path(v.path); err != nil {
+						b.Fatal(err)
+					}
+					b.Cleanup(func() { SetBF16Path(prev) })
 				}
 				benchThreads(b, func(b *testing.B) {
 					b.ReportAllocs()

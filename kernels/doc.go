@@ -33,9 +33,36 @@
 // bytes (checked against GNU as). Every element is accumulated in one fixed
 // order, the one VDPBF16PS defines, which the plain-Go twin bf16KernelGo
 // reproduces bit for bit; on CPUs without AVX512_BF16 that twin runs instead,
-// about 100× slower than the native kernel (BF16Native reports which). AMX
-// has only a ceiling loop (TDPBF16PS on tiles, BenchmarkFMAPeak amx-bf16,
-// never run: no machine this project ran on has AMX); there is no AMX GEMM.
+// about 100× slower than the native kernel (BF16Native reports which).
+//
+// An AMX path exists but is opt-in and unverified: kernAMXBF16 (TDPBF16PS on
+// 16×16 tiles, 32×32 blocks of C, the same packed weights; its tile
+// instructions are bytes from bf16_gen.go, checked against GNU as and, as a
+// whole, against objdump) has never run, because no machine this project ran
+// on has AMX. Its plain-Go twin amxKernelGo (TDPBF16PS as the SDM's
+// pseudo-code defines it) drives the AMX loop nest in tests on any CPU.
+// BF16Paths lists "go", "avx512bf16" and, where the CPU has AMX-BF16 and
+// Linux grants the tile state (arch_prctl, amxEnable), "amx"; SetBF16Path or
+// the environment variable FLAVABEAM_BF16_PATH (read once at start-up;
+// BF16PathEnv says if it was ignored) selects one. The default stays
+// "avx512bf16" (else "go") and never "amx" until an AMX machine has run
+//
+//	go test ./kernels -run 'AMX|BF16' -v   # TestAMXCeilingLoop, TestAMXKernelMatchesGo,
+//	                                       # TestSgemmPackedBF16AMX must PASS, not SKIP
+//	go test ./kernels -run XXX -bench 'FMAPeak|SgemmBF16' -benchtime 10x -count 2
+//	FLAVABEAM_BF16_PATH=amx go test ./model/flava -run BF16 -v
+//	FLAVABEAM_BF16_PATH=amx go test ./model/flava -run XXX -bench 'EncoderBF16|ModelBF16' -benchtime 5x
+//
+// (the last against the same command without the variable). If the tests
+// pass and "amx" beats "bf16" in BenchmarkSgemmBF16, the switch is
+// defaultBF16Path in bf16_path.go (prefer "amx" when amxAvailable), with
+// the "unverified" notes here, on kernAMXBF16 and in BENCHMARKS.kernels.md
+// replaced by the measurements. The AMX nest takes only weights whose
+// even-padded input dimension is a multiple of 32 (FLAVA's 768 and 3072
+// are); others, and Conv2DNHWCBF16, keep the VDPBF16PS kernel. Its results
+// differ from the VDPBF16PS path in rounding (TDPBF16PS sums even and odd
+// products separately), within the float32 accumulation error.
+//
 // Conv2DNHWCBF16 runs a stride-1 NHWC convolution through the same bf16
 // loop nest: weights rounded and packed once (PackConvWeightsBF16), the
 // input rounded once per call, im2col rows built per block of pixels.

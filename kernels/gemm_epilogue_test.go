@@ -101,3 +101,39 @@ func TestLinearPackedEpilogueDoesNotAllocate(t *testing.T) {
 		t.Errorf("%v allocations per call", a)
 	}
 }
+
+// TestLinearPackedBF16EpilogueAMXLoopNest is the bf16 half of
+// TestLinearPackedEpilogueBitIdentical on the AMX loop nest, with its
+// plain-Go twin standing in for the tile instructions on any CPU.
+func TestLinearPackedBF16EpilogueAMXLoopNest(t *testing.T) {
+	withAMXKernel(t, amxKernelGo)
+	defer SetThreads(SetThreads(1))
+	r := rand.New(rand.NewPCG(43, 44))
+	for _, d := range [][3]int{{7, 33, 64}, {61, 100, 96}, {40, 70, 32}, {100, 200, 96}, {300, 64, 64}} {
+		m, n, k := d[0], d[1], d[2]
+		x, w, bias := randSlice(r, m*k), randSlice(r, n*k), randSlice(r, n)
+		c0 := randSlice(r, m*n)
+		pb := PackWeightsBF16(w, n, k)
+		for _, th := range []int{1, 2, 3} {
+			SetThreads(th)
+			for _, e := range []Epilogue{BiasAfter, BiasGELU, BiasResidual} {
+				want, got := slices.Clone(c0), slices.Clone(c0)
+				switch e {
+				case BiasAfter:
+					SgemmPackedBF16(m, x, k, pb, 0, want, n)
+					AddBias(want, m, n, bias)
+				case BiasGELU:
+					SgemmPackedBF16(m, x, k, pb, 0, want, n)
+					AddBiasGELU(want, m, n, bias)
+				case BiasResidual:
+					AddBias(want, m, n, bias)
+					SgemmPackedBF16(m, x, k, pb, 1, want, n)
+				}
+				LinearPackedBF16Epilogue(got, x, m, pb, bias, e)
+				if i := sameBits(got, want); i >= 0 {
+					t.Fatalf("%dx%dx%d %v threads=%d: at %d got %v, separate calls %v", m, n, k, e, th, i, got[i], want[i])
+				}
+			}
+		}
+	}
+}
