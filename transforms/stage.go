@@ -154,6 +154,10 @@ func setupModel(ctx context.Context, opts Options) (*modelHandle, error) {
 			for _, w := range b.Warnings {
 				log.Warnf(ctx, "flavabeam: model %s: %s", opts.Model, w)
 			}
+			if _, err := kernels.BF16PathEnv(); err != nil {
+				log.Warnf(ctx, "flavabeam: %v", err)
+			}
+			log.Infof(ctx, "flavabeam: kernels: %d threads, float32 GEMM path %s, bf16 path %s", kernels.Threads(), kernels.GEMMPath(), kernels.BF16Path())
 		}
 		return b, err
 	})
