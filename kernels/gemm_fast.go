@@ -137,7 +137,7 @@ func sgemmBlocked(transA, transB bool, m, n, k int, alpha float32, a []float32, 
 				mb := min(gemmMC, m-ic)
 				apanels := buf.a
 				if pa != nil {
-					apanels = pa[packedARows(m)*pc+ic*kb:]
+					apanels = pa[packedASliceOff(m, pc)+ic*kb:]
 				} else {
 					packA(buf.a, transA, a, lda, ic, mb, pc, kb)
 				}
@@ -180,16 +180,46 @@ func sgemmBlocked(transA, transB bool, m, n, k int, alpha float32, a []float32, 
 // packedARows is m rounded up to whole gemmMR-row panels.
 func packedARows(m int) int { return (m + gemmMR - 1) / gemmMR * gemmMR }
 
-// packAAll packs all of op(A) (m×k) into dst for sgemmBlocked's pa: for each
-// gemmKC slice in order, packedARows(m)·kb floats of row panels, as packA
-// lays out one gemmMC block. dst needs packedARows(m)·k + 2 floats (packA6
-// stores two past a panel; each slice is packed before the next, which
-// overwrites them).
-func packAAll(dst []float32, transA bool, a []float32, lda, m, k int) {
-	mp := packedARows(m)
-	for pc := 0; pc < k; pc += gemmKC {
-		packA(dst[mp*pc:], transA, a, lda, 0, m, pc, min(gemmKC, k-pc))
+// packedASliceOff is where gemmKC slice pc (a multiple of gemmKC) of an
+// m-row op(A) starts in packAAll's layout: each slice holds
+// packedARows(m)·kb floats of row panels, as packA lays out one gemmMC
+// block, then 8 floats of slack that catch packA6's store past the end of
+// the slice's last panel, so that slices can be packed concurrently.
+func packedASliceOff(m, pc int) int { return (packedARows(m)*gemmKC + 8) * (pc / gemmKC) }
+
+// packedALen is the length packAAll needs for an m×k op(A).
+func packedALen(m, k int) int {
+	if k == 0 {
+		return 0
 	}
+	last := (k - 1) / gemmKC * gemmKC
+	return packedASliceOff(m, last) + packedARows(m)*(k-last) + 8
+}
+
+// packAJob packs gemmKC slices [lo, hi) of op(A) for packAAll.
+type packAJob struct {
+	dst, a    []float32
+	transA    bool
+	lda, m, k int
+}
+
+var packAJobPool freeList[packAJob]
+
+func (j *packAJob) run(lo, hi int) {
+	for s := lo; s < hi; s++ {
+		pc := s * gemmKC
+		packA(j.dst[packedASliceOff(j.m, pc):], j.transA, j.a, j.lda, 0, j.m, pc, min(gemmKC, j.k-pc))
+	}
+}
+
+// packAAll packs all of op(A) (m×k) into dst (packedALen(m, k) floats) for
+// sgemmBlocked's pa, its gemmKC slices spread over the pool.
+func packAAll(dst []float32, transA bool, a []float32, lda, m, k int) {
+	j := packAJobPool.get()
+	*j = packAJob{dst: dst, a: a, transA: transA, lda: lda, m: m, k: k}
+	parallelRun((k+gemmKC-1)/gemmKC, 1, j)
+	*j = packAJob{}
+	packAJobPool.put(j)
 }
 
 // sharedA is the packed op(A) that the threads of a product split by
@@ -390,7 +420,7 @@ func sgemmSplitEpi(transA, transB bool, m, n, k int, alpha float32, a []float32,
 	var sa *sharedA
 	if j.splitN {
 		per := max(1, gemmMinFlopsPerThread/(2*m*k*gemmNR))
-		if need := packedARows(m)*k + 2; (tilesN+per-1)/per > 1 && need <= gemmSharedAMax {
+		if need := packedALen(m, k); (tilesN+per-1)/per > 1 && need <= gemmSharedAMax {
 			// Several threads will each walk all of A: pack it once, here.
 			sa = sharedAPool.get()
 			if cap(sa.data) < need {
