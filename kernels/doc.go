@@ -87,9 +87,14 @@
 // Work is spread over one per-process pool of Threads()-1 worker goroutines
 // (SetThreads): a chunk goes to a worker only if one is idle, else it runs on
 // the caller, so concurrent callers — for example several Beam bundles in one
-// worker process — share the cores instead of oversubscribing them. The fast
-// kernels use pooled scratch and closure-free dispatch: in steady state they
-// do not allocate.
+// worker process — share the cores instead of oversubscribing them. Idle
+// workers, and callers waiting for their chunks, spin for 200 µs before
+// blocking (SetSpin; 0 turns it off), so that the back-to-back parallel
+// sections of a forward pass find the other cores awake. The fast kernels
+// use pooled scratch and closure-free dispatch: in steady state they do not
+// allocate. Products that take a bias (LinearPackedEpilogue and its bf16
+// twin) apply it, with a GELU or as a residual, inside the same parallel
+// section.
 //
 // This package imports only the standard library and golang.org/x/sys/cpu. It
 // does not know about tensors, shapes beyond what each call takes, or models.
