@@ -36,6 +36,17 @@ type workerPool struct {
 	workers []*worker
 	closed  atomic.Bool
 	quit    chan struct{}
+	// spins is false when the pool has more threads than GOMAXPROCS: a
+	// spinning goroutine would then hold a P another one is waiting for.
+	spins bool
+}
+
+// spinFor is how long p's workers and callers spin now.
+func (p *workerPool) spinFor() time.Duration {
+	if !p.spins {
+		return 0
+	}
+	return time.Duration(spinNanos.Load())
 }
 
 // worker is one pool goroutine's slot. state moves idle → claimed (a
@@ -99,6 +110,7 @@ func init() {
 // workers block at once) and returns the previous value. Spinning trades a
 // little CPU time between parallel sections for not waking sleeping cores
 // at each one; turn it off where the cores are shared with other busy work.
+// A pool with more threads than GOMAXPROCS (SetThreads) never spins.
 func SetSpin(d time.Duration) time.Duration {
 	return time.Duration(spinNanos.Swap(max(0, int64(d))))
 }
@@ -113,7 +125,7 @@ func SetThreads(n int) int {
 	poolMu.Lock()
 	defer poolMu.Unlock()
 	prev := int(threads.Swap(int64(n)))
-	p := &workerPool{quit: make(chan struct{})}
+	p := &workerPool{quit: make(chan struct{}), spins: n <= runtime.GOMAXPROCS(0)}
 	for i := 0; i < n-1; i++ { // the caller's own goroutine is the n-th
 		w := &worker{wake: make(chan struct{}, 1)}
 		p.workers = append(p.workers, w)
@@ -143,12 +155,12 @@ func (p *workerPool) post(it workItem) bool {
 }
 
 func (p *workerPool) run(w *worker) {
-	t0, spin := time.Now(), time.Duration(spinNanos.Load())
+	t0, spin := time.Now(), p.spinFor()
 	for i := 1; ; i++ {
 		switch s := w.state.Load(); s {
 		case workerBusy:
 			w.runItem()
-			t0, spin = time.Now(), time.Duration(spinNanos.Load())
+			t0, spin = time.Now(), p.spinFor()
 			continue
 		case workerClaimed:
 			continue // a caller is writing the item
@@ -161,7 +173,7 @@ func (p *workerPool) run(w *worker) {
 				}
 				// claimed just before the pool was replaced: run it first
 			}
-			t0, spin = time.Now(), time.Duration(spinNanos.Load())
+			t0, spin = time.Now(), p.spinFor()
 			continue
 		}
 		if i&63 != 0 {
@@ -233,7 +245,7 @@ func parallelRun(n, grain int, job rangeJob) {
 	}
 	job.run(0, min(chunk, n))
 	if w != nil {
-		if spin := time.Duration(spinNanos.Load()); spin > 0 && w.left.Load() > 0 {
+		if spin := p.spinFor(); spin > 0 && w.left.Load() > 0 {
 			t0 := time.Now()
 			for i := 1; w.left.Load() > 0; i++ {
 				if i&63 == 0 && time.Since(t0) >= spin {
