@@ -75,13 +75,19 @@ func AddBiasGELU(x []float32, rows, cols int, bias []float32) {
 
 func addBiasGELURows(x, bias []float32, cols int) {
 	for r := 0; r+cols <= len(x); r += cols {
-		row := x[r : r+cols]
-		if !biasGeluVec(row, bias) {
-			for j := range row {
-				row[j] += bias[j]
-			}
-			geluRef(row)
+		addBiasGELURow(x[r:r+cols], bias)
+	}
+}
+
+// addBiasGELURow sets row[j] = GELU(row[j] + bias[j]): the vector kernel
+// where the CPU has one, else the float64 reference. Element-wise, so any
+// split of a row gives the same bits.
+func addBiasGELURow(row, bias []float32) {
+	if !biasGeluVec(row, bias) {
+		for j := range row {
+			row[j] += bias[j]
 		}
+		geluRef(row)
 	}
 }
 

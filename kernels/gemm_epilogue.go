@@ -65,13 +65,8 @@ func (e *epilogue) post(c []float32, ldc, m, j0, j1 int) {
 		row := c[r*ldc : r*ldc+len(b)]
 		if e.kind == BiasAfter {
 			addVec(row, row, b)
-			continue
-		}
-		if !biasGeluVec(row, b) {
-			for j := range row {
-				row[j] += b[j]
-			}
-			geluRef(row)
+		} else {
+			addBiasGELURow(row, b)
 		}
 	}
 }

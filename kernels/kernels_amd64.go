@@ -60,9 +60,10 @@ func kernel12AVX512(kc int, a, b, c []float32, ldc int, alpha, beta float32, loa
 // cycle on this core (two 512-bit FMA units, as on Intel Xeon Scalable
 // CPUs), rather than issuing as two 256-bit halves (AMD Zen 4): the best of
 // five short runs of each ceiling loop (fmaPeakAVX2, fmaPeakAVX512; 20000
-// iterations, some 40–70 µs each), a ZMM:YMM flop-rate ratio of 1.5 or more
-// counting as wide. The two answers lie far apart (Zen 4 measured 0.75–1.0
-// here, the Sapphire Rapids figures give 1.8), so a run disturbed
+// iterations, 30–90 µs each on Zen 4), a ZMM:YMM flop-rate ratio of 1.5 or
+// more counting as wide. The two answers lie far apart (this Zen 4 gave 0.75
+// by this procedure, 1.3 at most with the loops interleaved; the issue's
+// Sapphire Rapids ceilings, 132 and 236 GFLOP/s, give 1.8), so a run disturbed
 // by the scheduler is unlikely to flip a narrow CPU to wide, and either
 // mistake only costs speed, never changes a result.
 func zmmFMAWide() bool {
