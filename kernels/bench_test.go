@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"testing"
+	"time"
 )
 
 // benchThreads runs fn as sub-benchmarks at 1 and 2 threads.
@@ -250,6 +251,30 @@ func BenchmarkSgemmPacked(b *testing.B) {
 					}
 					gflops(b)
 				})
+			})
+		}
+	}
+}
+
+// BenchmarkPoolSpin times a batch-1 ViT Linear (197×768×768, packed) on one
+// and two threads with the pool's spin window off and at its default: the
+// measurement behind defaultSpin (run it with GOMAXPROCS=2 or more).
+func BenchmarkPoolSpin(b *testing.B) {
+	const m, k, n = 197, 768, 768
+	r := rand.New(rand.NewPCG(1, 1))
+	x, c := randSlice(r, m*k), make([]float32, m*n)
+	pw := PackWeights(randSlice(r, n*k), n, k)
+	for _, th := range []int{1, 2} {
+		for _, spin := range []time.Duration{0, defaultSpin} {
+			b.Run(fmt.Sprintf("threads=%d/spin=%v", th, spin), func(b *testing.B) {
+				defer SetThreads(SetThreads(th))
+				defer SetSpin(SetSpin(spin))
+				SgemmPacked(m, 1, x, k, pw, 0, c, n)
+				b.ResetTimer()
+				for range b.N {
+					SgemmPacked(m, 1, x, k, pw, 0, c, n)
+				}
+				b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N), "µs/call")
 			})
 		}
 	}

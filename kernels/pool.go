@@ -23,11 +23,12 @@ var threads atomic.Int64
 // ViT forward some 120 — then find the worker awake instead of waking a
 // parked goroutine whose core has gone idle (on a VM, a halted vCPU waits
 // for the hypervisor). The caller likewise spins before blocking on its
-// chunks. Measured on a 2-vCPU Zen 4 VM, two threads: a 197×768×768 packed
-// product took 1.20 ms without spinning and 1.10–1.14 ms with it (one
-// thread: 2.07 ms); a batch-1 ViT-B/16 forward 187–189 ms and 181 ms
-// (BenchmarkImageEncoder/batch1). Spinning shows up as CPU time, bounded by
-// the spin window per section.
+// chunks. Measured on a 2-vCPU Zen 4 VM, GOMAXPROCS=2 (BenchmarkPoolSpin,
+// three runs): a 197×768×768 packed product on two threads took 1215–1640
+// µs without spinning and 1096–1118 µs with it (one thread: 2089–2200 µs).
+// A whole batch-1 ViT-B/16 forward gains less than its run-to-run noise
+// (BenchmarkImageEncoderSpin: 185–205 ms without, 188–196 ms with).
+// Spinning shows up as CPU time, bounded by the spin window per section.
 //
 // Dispatch allocates nothing: work items are values, the job is an interface
 // holding a pointer, and the waiters are pooled. That is what lets the fast

@@ -1,8 +1,11 @@
 package flava
 
 import (
+	"fmt"
 	"testing"
+	"time"
 
+	"github.com/flavabeam/flavabeam/kernels"
 	"github.com/flavabeam/flavabeam/model/tensor"
 )
 
@@ -104,6 +107,19 @@ func benchImage(b *testing.B, batch int, p Precision) {
 func BenchmarkImageEncoder(b *testing.B) {
 	b.Run("batch1", func(b *testing.B) { benchImage(b, 1, PrecisionF32) })
 	b.Run("batch8", func(b *testing.B) { benchImage(b, 8, PrecisionF32) })
+}
+
+// BenchmarkImageEncoderSpin is BenchmarkImageEncoder/batch1 with the kernel
+// pool's spin window off and at its default (kernels.SetSpin): at two
+// threads a batch-1 forward is some 120 short parallel sections (run it with
+// GOMAXPROCS=2 or more).
+func BenchmarkImageEncoderSpin(b *testing.B) {
+	for _, spin := range []time.Duration{0, 200 * time.Microsecond} {
+		b.Run(fmt.Sprintf("batch1/spin=%v", spin), func(b *testing.B) {
+			defer kernels.SetSpin(kernels.SetSpin(spin))
+			benchImage(b, 1, PrecisionF32)
+		})
+	}
 }
 
 // BenchmarkImageEncoderBF16 is BenchmarkImageEncoder at PrecisionBF16; it
