@@ -18,7 +18,7 @@
 // The float32 micro-kernel has four paths with bit-identical results on the
 // three SIMD ones: "avx512" (6×16 on ZMM, chosen wherever the CPU has
 // AVX-512), "avx512-12x16" (two 6×16 tiles stacked: twelve accumulators,
-// chosen instead where a ZMM FMA measures twice a YMM one's flop rate, i.e.
+// chosen instead where a ZMM FMA measures ≥ 1.5× a YMM one's flop rate, i.e.
 // two 512-bit FMA units), "avx2" and "go"; GEMMPaths lists them,
 // SetGEMMPath forces one (defaultGEMMPath gives the measured rule). When a
 // product's threads split C by columns, A is packed once and shared instead

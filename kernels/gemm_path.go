@@ -18,7 +18,7 @@ var gemmPaths = []gemmPath{{name: "go", kern: kernelGo}}
 
 // defaultGEMMPath is the rule for the float32 micro-kernel: "avx512" where
 // the CPU has AVX-512 (F, VL, BW, DQ), "avx512-12x16" instead where a ZMM
-// FMA also measures twice the flop rate of a YMM one (zmmFMAWide: two
+// FMA measures at least 1.5× the flop rate of a YMM one (zmmFMAWide: two
 // 512-bit FMA units), else "avx2" where it has AVX2 and FMA, else "go". All
 // SIMD kernels compute each element with the same FMAs in the same order
 // (bit-identical results, TestGemmPathsBitIdentical), so the rule is about
